@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything Cocoon needs to build, run and test on Debian 12, as root.
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+
+packages=(
+    # build
+    build-essential meson ninja-build pkg-config
+    libxml2-dev libjson-c-dev libcurl4-openssl-dev libarchive-dev libzstd-dev
+    libnl-3-dev libnl-route-3-dev libglib2.0-dev libtirpc-dev rpcsvc-proto libvirt-dev
+    # run and test with real clients
+    libvirt-clients libxml2-utils python3 python3-libvirt python3-jsonschema python3-yaml
+    tmux socat tar zstd iproute2 valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

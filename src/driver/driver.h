@@ -1,0 +1,117 @@
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h> /* constants only: VIR_DOMAIN_*, VIR_CONNECT_LIST_*, flags */
+#include <stdbool.h>
+
+#include "util/cv_error.h"
+#include "xml/domain_def.h"
+
+/*
+ * The one public API of Cocoon, in the part of libvirt's virHypervisorDriver. Two
+ * implementations: the local driver (driver/local.c, in-process over a state directory) and
+ * the remote driver (rpc/client, the same calls over libvirt's wire protocol). cocoonvirsh and
+ * cocoond see only this header.
+ *
+ * Members are named as libvirt names them (domainDefineXMLFlags, …) so the RPC procedures map
+ * one to one. Every member returns 0 / a pointer on success and -1 / NULL with *err set.
+ * Flags are libvirt's (VIR_DOMAIN_XML_INACTIVE, VIR_CONNECT_LIST_DOMAINS_ACTIVE, …).
+ */
+
+typedef struct CocoonConn CocoonConn;
+
+/* A reference to a domain, like virDomainPtr: identity only, no state. */
+typedef struct {
+    CocoonConn *conn; /* borrowed: the connection that made this reference */
+    char *name;
+    unsigned char uuid[DOMAIN_UUID_LEN];
+    int id; /* -1 when not running */
+} CocoonDomain;
+
+typedef struct {
+    int state;                  /* virDomainState */
+    unsigned long long max_mem_kib;
+    unsigned long long memory_kib;
+    unsigned int nr_virt_cpu;
+    unsigned long long cpu_time_ns;
+} CocoonDomainInfo;
+
+typedef struct {
+    char *model;                /* "x86_64" */
+    unsigned long memory_kib;
+    unsigned int cpus;
+    unsigned int mhz;
+    unsigned int nodes, sockets, cores, threads;
+} CocoonNodeInfo;
+
+typedef struct CocoonDriver {
+    const char *name; /* "cocoon-local", "cocoon-remote" */
+
+    void (*connectClose)(CocoonConn *conn);
+    /* libvirt-style version number major*1000000+minor*1000+release */
+    int (*connectGetVersion)(CocoonConn *conn, unsigned long long *ret_version, CvError **err);
+    char *(*connectGetHostname)(CocoonConn *conn, CvError **err);
+    char *(*connectGetCapabilities)(CocoonConn *conn, CvError **err);
+    int (*nodeGetInfo)(CocoonConn *conn, CocoonNodeInfo *ret_info, CvError **err);
+
+    /* Domains matching flags (VIR_CONNECT_LIST_DOMAINS_*), running ones first by id, then the
+     * rest by name; *ret_doms is a NULL-terminated array freed with cocoon_domain_list_free. */
+    int (*connectListAllDomains)(CocoonConn *conn, CocoonDomain ***ret_doms, size_t *ret_n,
+                                 unsigned int flags, CvError **err);
+    int (*connectNumOfDomains)(CocoonConn *conn, CvError **err);
+
+    CocoonDomain *(*domainLookupByName)(CocoonConn *conn, const char *name, CvError **err);
+    CocoonDomain *(*domainLookupByUUID)(CocoonConn *conn, const unsigned char *uuid,
+                                        CvError **err);
+    CocoonDomain *(*domainLookupByID)(CocoonConn *conn, int id, CvError **err);
+
+    /* Define or redefine (same name: the uuid must match). Durable when it returns. */
+    CocoonDomain *(*domainDefineXMLFlags)(CocoonConn *conn, const char *xml, unsigned int flags,
+                                          CvError **err);
+    int (*domainUndefineFlags)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    /* flags: VIR_DOMAIN_XML_INACTIVE for the persistent definition of a running domain */
+    char *(*domainGetXMLDesc)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    int (*domainGetState)(CocoonDomain *dom, int *ret_state, int *ret_reason, unsigned int flags,
+                          CvError **err);
+    int (*domainGetInfo)(CocoonDomain *dom, CocoonDomainInfo *ret_info, CvError **err);
+    int (*domainIsActive)(CocoonDomain *dom, CvError **err);
+    int (*domainIsPersistent)(CocoonDomain *dom, CvError **err);
+    int (*domainGetAutostart)(CocoonDomain *dom, int *ret_autostart, CvError **err);
+    int (*domainSetAutostart)(CocoonDomain *dom, int autostart, CvError **err);
+
+    /* native format: "firecracker-api", "firecracker-json", "cloud-hypervisor-argv", … */
+    char *(*connectDomainXMLToNative)(CocoonConn *conn, const char *format, const char *xml,
+                                      unsigned int flags, CvError **err);
+
+    /* Lifecycle (the "Run VMs" work); NULL until implemented: callers answer NO_SUPPORT. */
+    int (*domainCreateWithFlags)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    CocoonDomain *(*domainCreateXML)(CocoonConn *conn, const char *xml, unsigned int flags,
+                                     CvError **err);
+    int (*domainShutdownFlags)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    int (*domainDestroyFlags)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    int (*domainReboot)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    int (*domainSuspend)(CocoonDomain *dom, CvError **err);
+    int (*domainResume)(CocoonDomain *dom, CvError **err);
+} CocoonDriver;
+
+struct CocoonConn {
+    const CocoonDriver *driver;
+    char *uri;                      /* the canonical URI of this connection */
+    void *priv;                     /* the driver's own state */
+};
+
+/**
+ * cocoon_conn_open: open uri (NULL: the default of DESIGN.md: $COCOON_DEFAULT_URI, else the
+ * daemon if its socket answers, else the embedded driver at the default root).
+ * Returns a connection closed with cocoon_conn_close, or NULL with *err.
+ */
+CocoonConn *cocoon_conn_open(const char *uri, unsigned int flags, CvError **err);
+void cocoon_conn_close(CocoonConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonConn, cocoon_conn_close)
+
+/** cocoon_domain_new: a reference made by conn's driver. */
+CocoonDomain *cocoon_domain_new(CocoonConn *conn, const char *name, const unsigned char *uuid,
+                                int id);
+void cocoon_domain_free(CocoonDomain *dom);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonDomain, cocoon_domain_free)
+void cocoon_domain_list_free(CocoonDomain **doms);

@@ -1,0 +1,87 @@
+#include "cv_error.h"
+
+#include <errno.h>
+#include <string.h>
+
+const char *
+cv_error_prefix_for_code(int code)
+{
+    switch (code) {
+    case VIR_ERR_INTERNAL_ERROR: return "internal error: ";
+    case VIR_ERR_NO_SUPPORT: return "this function is not supported by the connection driver: ";
+    case VIR_ERR_INVALID_ARG: return "invalid argument: ";
+    case VIR_ERR_OPERATION_FAILED: return "operation failed: ";
+    case VIR_ERR_XML_ERROR: return "XML error: ";
+    case VIR_ERR_NO_DOMAIN: return "Domain not found: ";
+    case VIR_ERR_OPERATION_INVALID: return "Requested operation is not valid: ";
+    case VIR_ERR_CONFIG_UNSUPPORTED: return "unsupported configuration: ";
+    case VIR_ERR_OPERATION_TIMEOUT: return "Timed out during operation: ";
+    case VIR_ERR_NO_DOMAIN_SNAPSHOT: return "Domain snapshot not found: ";
+    case VIR_ERR_OPERATION_UNSUPPORTED: return "Operation not supported: ";
+    case VIR_ERR_ARGUMENT_UNSUPPORTED: return "argument unsupported: ";
+    case VIR_ERR_AUTH_FAILED: return "authentication failed: ";
+    case VIR_ERR_RPC: return "RPC error: ";
+    case VIR_ERR_OPERATION_DENIED: return "operation forbidden: ";
+    case VIR_ERR_NO_CONNECT: return "no connection driver available for ";
+    case VIR_ERR_INVALID_DOMAIN: return "invalid domain pointer in ";
+    default: return "";
+    }
+}
+
+static void
+cv_error_setv(CvError **err, int domain, int code, int errnum, const char *fmt, va_list ap)
+{
+    if (!err || *err)
+        return;
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    CvError *e = g_new0(CvError, 1);
+    e->domain = domain;
+    e->code = code;
+    e->sys_errno = errnum;
+    if (errnum)
+        e->message = g_strdup_printf("%s: %s", text, g_strerror(errnum));
+    else
+        e->message = g_strconcat(cv_error_prefix_for_code(code), text, NULL);
+    *err = e;
+}
+
+void
+cv_error_set(CvError **err, int domain, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cv_error_setv(err, domain, code, 0, fmt, ap);
+    va_end(ap);
+}
+
+void
+cv_error_set_errno(CvError **err, int domain, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cv_error_setv(err, domain, VIR_ERR_SYSTEM_ERROR, errnum ? errnum : EIO, fmt, ap);
+    va_end(ap);
+}
+
+void
+cv_error_prefix(CvError **err, const char *fmt, ...)
+{
+    if (!err || !*err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *prefix = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    char *joined = g_strconcat(prefix, (*err)->message, NULL);
+    g_free((*err)->message);
+    (*err)->message = joined;
+}
+
+void
+cv_error_free(CvError *err)
+{
+    if (!err)
+        return;
+    g_free(err->message);
+    g_free(err);
+}
