@@ -39,3 +39,14 @@ backend_for_native_format(const char *format)
     }
     return NULL;
 }
+
+void
+backend_vm_clear(BackendVm *vm)
+{
+    if (!vm)
+        return;
+    g_clear_pointer(&vm->api_socket, g_free);
+    g_clear_pointer(&vm->console_path, g_free);
+    vm->pid = 0;
+    vm->start_time = 0;
+}

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 
 #include "util/cv_error.h"
 #include "xml/domain_def.h"
@@ -29,6 +30,34 @@ typedef struct {
     const char *kernel_path;
 } BackendLowerCtx;
 
+/* What the local driver prepared for one boot: everything host-specific the backend needs. */
+typedef struct {
+    const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
+    const char *log_path;     /* the VMM's log file (pre-created by the backend) */
+    int console_fd;           /* FC: the PTY end given to the VMM as stdin/stdout; -1: none */
+    BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
+} BackendLaunchCtx;
+
+/*
+ * A running VMM as the driver records it in the domain's status file. Written by launch,
+ * read back after a restart (pid + start_time identify the process beyond pid reuse).
+ */
+typedef struct {
+    int pid;
+    unsigned long long start_time; /* field 22 of /proc/PID/stat: clock ticks since boot */
+    char *api_socket;
+    char *console_path;            /* the PTY the guest console is on (CH: from vm.info) */
+} BackendVm;
+
+void backend_vm_clear(BackendVm *vm);
+
+typedef enum {
+    BACKEND_VM_RUNNING,
+    BACKEND_VM_PAUSED,
+    BACKEND_VM_NOT_STARTED, /* FC "Not started", CH "Created" */
+    BACKEND_VM_LAST
+} BackendVmState;
+
 typedef enum {
     BACKEND_FIRECRACKER,
     BACKEND_CLOUD_HYPERVISOR,
@@ -47,6 +76,22 @@ typedef struct {
     /* domxml-to-native: validate, lower, and render in one of native_formats. */
     char *(*to_native)(const DomainDef *def, const char *format, const BackendLowerCtx *ctx,
                        CvError **err);
+
+    /*
+     * Runtime. launch spawns the VMM detached (own session, outlives the caller), waits for its
+     * API socket, configures and boots it (left paused when `paused`), and fills *ret_vm. On any
+     * failure it leaves no process, socket or log-less trace behind and the error carries the
+     * VMM's own message. The others act on a VM launch made (or the driver re-attached to).
+     */
+    int (*launch)(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused,
+                  BackendVm *ret_vm, CvError **err);
+    int (*query)(const BackendVm *vm, BackendVmState *ret_state, CvError **err);
+    int (*suspend)(const BackendVm *vm, CvError **err);
+    int (*resume)(const BackendVm *vm, CvError **err);
+    /* Ask the guest to power off (FC: SendCtrlAltDel + reboot=k; CH: power button). */
+    int (*shutdown)(const BackendVm *vm, CvError **err);
+    /* Reboot the guest; FC has none (the driver restarts the process). NULL when absent. */
+    int (*reboot)(const BackendVm *vm, CvError **err);
 } CocoonBackend;
 
 extern const CocoonBackend fc_backend;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install what is needed, build with ASan + UBSan and -Werror, run every suite, and end with
+# one line "N passed, N failed[, N skipped]" over all of them. Exit status 0 only when nothing
+# failed. A second, plain build serves the checks that cannot run under ASan (valgrind).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then
+    bash scripts/setup.sh || { echo "error: setup failed" >&2; exit 1; }
+fi
+
+build_dir=${COCOON_TEST_BUILD:-build-test}
+plain_dir=${COCOON_PLAIN_BUILD:-build-plain}
+
+configure() { # dir, extra meson options…
+    local dir=$1; shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >/dev/null || return 1
+    fi
+}
+
+status=0
+configure "$build_dir" -Db_sanitize=address,undefined -Db_lundef=false &&
+    ninja -C "$build_dir" >/dev/null || { echo "error: sanitizer build failed" >&2; status=1; }
+configure "$plain_dir" -Dbuildtype=debug &&
+    ninja -C "$plain_dir" >/dev/null || { echo "error: plain build failed" >&2; status=1; }
+
+if [ $status -ne 0 ]; then
+    ninja -C "$build_dir" 2>&1 | tail -30
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# The sanitized build runs every suite; the plain build runs only the valgrind suite.
+meson test -C "$build_dir" --print-errorlogs --no-rebuild --num-processes 2 \
+    --no-suite valgrind "$@"
+meson test -C "$plain_dir" --print-errorlogs --no-rebuild --suite valgrind
+
+/usr/bin/python3 - "$build_dir/meson-logs/testlog.json" "$plain_dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        failed += 1
+        print(f"error: no test log at {path}", file=sys.stderr)
+        continue
+    for line in lines:
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed else 0)
+PY
