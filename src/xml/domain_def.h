@@ -187,6 +187,14 @@ typedef struct {
     size_t ndisks;
     DomainNetDef **nets;
     size_t nnets;
+    /*
+     * Serial/console pairing, as libvirt: a console whose target_type is
+     * DOMAIN_CHR_TARGET_SERIAL is NOT a device of its own, it is the serial with the same port
+     * (serials[0] in practice) seen as the console. After parsing, a definition with serials
+     * and no console has such a mirror in consoles[0]; a lone serial-targeted console has been
+     * copied into serials[0]. Backends create devices from serials[] and from consoles whose
+     * target_type is DOMAIN_CHR_TARGET_VIRTIO only, so nothing is counted twice.
+     */
     DomainChrDef **serials;
     size_t nserials;
     DomainChrDef **consoles;
