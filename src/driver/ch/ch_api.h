@@ -1,0 +1,53 @@
+#pragma once
+
+#include <json-c/json.h>
+
+#include "util/cv_error.h"
+
+/*
+ * The Cloud Hypervisor REST API (/api/v1/<endpoint>), one function per endpoint Cocoon uses.
+ * JSON in, JSON or an error out; nothing here knows about definitions. CH answers a failure
+ * with a JSON array of strings, the error chain from outermost to root cause; it becomes one
+ * VIR_ERR_OPERATION_FAILED message with the HTTP status:
+ * "vm.pause: 500: Error from API: The VM could not be paused: VM is not running".
+ */
+
+/**
+ * ch_api_request: send `method /api/v1/endpoint` with body (may be NULL) to the socket sock.
+ * On a 2xx reply returns 0 and, when ret_reply is not NULL, stores the parsed JSON reply
+ * there (NULL for an empty body; caller owns it). Returns -1 with *err otherwise; when
+ * ret_status is not NULL it receives the HTTP status of a refusal (0 when there was no reply).
+ */
+int ch_api_request(const char *sock, const char *method, const char *endpoint,
+                   const json_object *body, json_object **ret_reply, long *ret_status,
+                   CvError **err);
+
+/**
+ * ch_api_vm_info: GET vm.info — {config, state, memory_actual_size, …}.
+ * Returns 0 with *ret_info (caller owns it), or -1 with *err; *ret_status as ch_api_request.
+ */
+int ch_api_vm_info(const char *sock, json_object **ret_info, long *ret_status, CvError **err);
+
+/** ch_api_vm_pause: PUT vm.pause (Running → Paused; an error when not Running). */
+int ch_api_vm_pause(const char *sock, CvError **err);
+
+/** ch_api_vm_resume: PUT vm.resume (Paused → Running; an error when not Paused). */
+int ch_api_vm_resume(const char *sock, CvError **err);
+
+/** ch_api_vm_power_button: PUT vm.power-button (ACPI power button; the guest powers off). */
+int ch_api_vm_power_button(const char *sock, CvError **err);
+
+/** ch_api_vm_reboot: PUT vm.reboot (the VMM reboots the VM itself). */
+int ch_api_vm_reboot(const char *sock, CvError **err);
+
+/** ch_api_vm_shutdown: PUT vm.shutdown (stops the VM; the VMM and its config stay). */
+int ch_api_vm_shutdown(const char *sock, CvError **err);
+
+/** ch_api_vmm_shutdown: PUT vmm.shutdown (the VMM process exits after replying). */
+int ch_api_vmm_shutdown(const char *sock, CvError **err);
+
+/**
+ * ch_api_vmm_ping: GET vmm.ping — {"build_version", "version", "pid", "features"}.
+ * Returns 0 with *ret_info (caller owns it), or -1 with *err.
+ */
+int ch_api_vmm_ping(const char *sock, json_object **ret_info, CvError **err);

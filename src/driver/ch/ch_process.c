@@ -1,0 +1,265 @@
+#include "ch_process.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ch_api.h"
+#include "ch_lower.h"
+#include "util/cv_process.h"
+
+/* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
+#define CH_STOP_TERM_MS 1000
+#define CH_STOP_KILL_MS 5000
+/* How long a failed start may take to exit before its error is taken as final. */
+#define CH_EXIT_GRACE_MS 500
+#define CH_POLL_MIN_US 5000
+#define CH_POLL_MAX_US 100000
+
+/* Undo a launch that failed: no process, no socket (nor the lock file CH keeps next to it). */
+static void
+ch_process_abort(pid_t pid, unsigned long long start_time, const char *sock)
+{
+    g_autofree char *lock = g_strconcat(sock, ".lock", NULL);
+
+    if (pid > 0)
+        cv_process_stop(pid, start_time, CH_STOP_TERM_MS, CH_STOP_KILL_MS, NULL);
+    unlink(sock);
+    unlink(lock);
+}
+
+/* A failure while starting: when the VMM is gone, its last log lines say more than the
+ * transport error, so they replace it. */
+static void
+ch_process_explain_exit(pid_t pid, unsigned long long start_time, const BackendLaunchCtx *ctx,
+                        CvError **err)
+{
+    /* A VMM on its way out may already have dropped the connection: give it a moment. */
+    if (!cv_process_wait_exit(pid, start_time, CH_EXIT_GRACE_MS))
+        return;
+    if (err)
+        g_clear_pointer(err, cv_error_free);
+    cv_process_set_exit_error(err, ctx->binary, ctx->log_path);
+}
+
+/* vm.info's "state" member, or NULL. */
+static const char *
+ch_process_info_state(json_object *info)
+{
+    json_object *state = NULL;
+
+    if (!json_object_object_get_ex(info, "state", &state) ||
+        !json_object_is_type(state, json_type_string))
+        return NULL;
+    return json_object_get_string(state);
+}
+
+/*
+ * CH creates and boots the VM from its command line while its API already answers, so vm.info
+ * may say "not created" (404) or "Created" for a moment. Wait for Running/Paused, the process
+ * to exit, or the time to run out. Returns 0 with *ret_info.
+ */
+static int
+ch_process_wait_booted(const char *sock, pid_t pid, unsigned long long start_time,
+                       unsigned int timeout_ms, json_object **ret_info, CvError **err)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gulong delay = CH_POLL_MIN_US;
+
+    for (;;) {
+        g_autoptr(CvError) info_err = NULL;
+        json_object *info = NULL;
+        long status = 0;
+        const char *state = "not created";
+
+        if (ch_api_vm_info(sock, &info, &status, &info_err) == 0) {
+            state = ch_process_info_state(info);
+            if (g_strcmp0(state, "Running") == 0 || g_strcmp0(state, "Paused") == 0) {
+                *ret_info = info;
+                return 0;
+            }
+            if (g_strcmp0(state, "Created") != 0) {
+                cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_FAILED,
+                             "vm.info: unexpected state '%s'", state ? state : "");
+                json_object_put(info);
+                return -1;
+            }
+            json_object_put(info);
+            state = "Created";
+        } else if (status != 404) {
+            /* refused for another reason, or no reply (the process may have died) */
+            if (err)
+                *err = g_steal_pointer(&info_err);
+            return -1;
+        }
+        cv_process_reap(pid);
+        if (!cv_process_alive(pid, start_time)) {
+            cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_FAILED,
+                         "process %d exited before the VM booted", (int)pid);
+            return -1;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_TIMEOUT,
+                         "the VM did not boot within %u ms: vm.info says '%s'", timeout_ms, state);
+            return -1;
+        }
+        g_usleep(delay);
+        delay = MIN(delay * 2, CH_POLL_MAX_US);
+    }
+}
+
+/* The PTY of config.<device> when its mode is Pty, else NULL. */
+static const char *
+ch_process_pty_of(json_object *config, const char *device)
+{
+    json_object *dev = NULL, *mode = NULL, *file = NULL;
+
+    if (!json_object_object_get_ex(config, device, &dev) ||
+        !json_object_object_get_ex(dev, "mode", &mode) ||
+        g_strcmp0(json_object_get_string(mode), "Pty") != 0 ||
+        !json_object_object_get_ex(dev, "file", &file) ||
+        !json_object_is_type(file, json_type_string))
+        return NULL;
+    return json_object_get_string(file);
+}
+
+/*
+ * The PTY `virsh console` attaches to: the virtio-console when the first <console> is one
+ * (the lowering puts console=hvc0 on the command line then), else the serial port; the other
+ * one when the preferred one has no PTY.
+ */
+static char *
+ch_process_console_path(const DomainDef *def, json_object *info)
+{
+    json_object *config = NULL;
+    bool virtio = def->nconsoles > 0 && def->consoles[0]->target_type == DOMAIN_CHR_TARGET_VIRTIO;
+
+    if (!json_object_object_get_ex(info, "config", &config))
+        return NULL;
+    const char *first = ch_process_pty_of(config, virtio ? "console" : "serial");
+    const char *second = ch_process_pty_of(config, virtio ? "serial" : "console");
+    return g_strdup(first ? first : second);
+}
+
+/* The lowered command line with the binary to run and the log file. */
+static GStrv
+ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, CvError **err)
+{
+    g_auto(GStrv) lowered = ch_lower_argv(def, &ctx->lower, err);
+    if (!lowered)
+        return NULL;
+
+    g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+    g_strv_builder_add(builder, ctx->binary);
+    for (size_t i = 1; lowered[i]; i++)
+        g_strv_builder_add(builder, lowered[i]);
+    g_strv_builder_add_many(builder, "--log-file", ctx->log_path, NULL);
+    return g_strv_builder_end(builder);
+}
+
+int
+ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused, BackendVm *ret_vm,
+                  CvError **err)
+{
+    g_auto(GStrv) argv = ch_process_argv(def, ctx, err);
+    if (!argv)
+        return -1;
+
+    g_autofree char *sock = ch_api_socket_path(ctx->lower.run_dir);
+    json_object *info = NULL;
+    unsigned int timeout_ms = cv_process_start_timeout_ms();
+    unsigned long long start_time = 0;
+    pid_t pid = 0;
+
+    if (unlink(sock) < 0 && errno != ENOENT) {
+        cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot remove stale socket '%s'", sock);
+        return -1;
+    }
+    int log_fd = cv_process_open_log(ctx->log_path, err);
+    if (log_fd < 0)
+        return -1;
+    int rc = cv_process_spawn((const char *const *)argv, -1, -1, log_fd, &pid, err);
+    close(log_fd);
+    if (rc < 0)
+        return -1;
+    /* Fails only if it is already gone; the socket wait then reports that. */
+    cv_process_start_time(pid, &start_time, NULL);
+
+    if (cv_process_wait_socket(sock, pid, start_time, timeout_ms, err) < 0 ||
+        ch_process_wait_booted(sock, pid, start_time, timeout_ms, &info, err) < 0) {
+        ch_process_explain_exit(pid, start_time, ctx, err);
+        ch_process_abort(pid, start_time, sock);
+        return -1;
+    }
+    g_autofree char *console = ch_process_console_path(def, info);
+    json_object_put(info);
+    if (paused && ch_api_vm_pause(sock, err) < 0) {
+        ch_process_explain_exit(pid, start_time, ctx, err);
+        ch_process_abort(pid, start_time, sock);
+        return -1;
+    }
+
+    ret_vm->pid = pid;
+    ret_vm->start_time = start_time;
+    ret_vm->api_socket = g_steal_pointer(&sock);
+    ret_vm->console_path = g_steal_pointer(&console);
+    return 0;
+}
+
+int
+ch_process_query(const BackendVm *vm, BackendVmState *ret_state, CvError **err)
+{
+    json_object *info = NULL;
+    g_autoptr(CvError) info_err = NULL;
+    long status = 0;
+    int ret = 0;
+
+    if (ch_api_vm_info(vm->api_socket, &info, &status, &info_err) < 0) {
+        /* 404: the VMM holds no VM (never created, or deleted) */
+        if (status == 404) {
+            *ret_state = BACKEND_VM_NOT_STARTED;
+            return 0;
+        }
+        if (err)
+            *err = g_steal_pointer(&info_err);
+        return -1;
+    }
+    const char *state = ch_process_info_state(info);
+    if (g_strcmp0(state, "Running") == 0)
+        *ret_state = BACKEND_VM_RUNNING;
+    else if (g_strcmp0(state, "Paused") == 0)
+        *ret_state = BACKEND_VM_PAUSED;
+    else if (g_strcmp0(state, "Created") == 0 || g_strcmp0(state, "Shutdown") == 0)
+        *ret_state = BACKEND_VM_NOT_STARTED;
+    else {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_FAILED, "vm.info: unknown state '%s'",
+                     state ? state : "");
+        ret = -1;
+    }
+    json_object_put(info);
+    return ret;
+}
+
+int
+ch_process_suspend(const BackendVm *vm, CvError **err)
+{
+    return ch_api_vm_pause(vm->api_socket, err);
+}
+
+int
+ch_process_resume(const BackendVm *vm, CvError **err)
+{
+    return ch_api_vm_resume(vm->api_socket, err);
+}
+
+int
+ch_process_shutdown(const BackendVm *vm, CvError **err)
+{
+    return ch_api_vm_power_button(vm->api_socket, err);
+}
+
+int
+ch_process_reboot(const BackendVm *vm, CvError **err)
+{
+    return ch_api_vm_reboot(vm->api_socket, err);
+}

@@ -1,0 +1,36 @@
+#pragma once
+
+#include "driver/backend.h"
+
+/*
+ * The running side of the Cloud Hypervisor backend: start one cloud-hypervisor process per
+ * VM from the lowered command line (which creates and boots the VM), and control it over its
+ * API socket. These are the runtime members of ch_backend; see CocoonBackend in
+ * driver/backend.h for the contract.
+ */
+
+/**
+ * ch_process_launch: spawn the ch_lower_argv command line with argv[0] = ctx->binary and
+ * `--log-file LOG` added, detached (stdin/stdout /dev/null: consoles are PTYs; stderr: the
+ * log); wait for the API socket and for vm.info to report the VM booted; read the console's
+ * PTY path into ret_vm->console_path; vm.pause when paused. Fills *ret_vm (caller clears it
+ * with backend_vm_clear). On failure the process is killed and reaped, the socket removed,
+ * and *err carries CH's own words, or the tail of its log when it exited.
+ */
+int ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused,
+                      BackendVm *ret_vm, CvError **err);
+
+/** ch_process_query: vm.info's state mapped to a BackendVmState ("Created": not started). */
+int ch_process_query(const BackendVm *vm, BackendVmState *ret_state, CvError **err);
+
+/** ch_process_suspend: vm.pause (an error when the VM is not running). */
+int ch_process_suspend(const BackendVm *vm, CvError **err);
+
+/** ch_process_resume: vm.resume (an error when the VM is not paused). */
+int ch_process_resume(const BackendVm *vm, CvError **err);
+
+/** ch_process_shutdown: vm.power-button; the VMM exits once the guest has powered off. */
+int ch_process_shutdown(const BackendVm *vm, CvError **err);
+
+/** ch_process_reboot: vm.reboot; the VMM stays up and the VM ends Running. */
+int ch_process_reboot(const BackendVm *vm, CvError **err);

@@ -1,0 +1,130 @@
+#include "fc_api.h"
+
+#include <string.h>
+
+#include "util/cv_http.h"
+
+/* Firecracker's error body is {"fault_message": "…"}; anything else is quoted as it came. */
+static void
+fc_api_error_from_reply(const char *method, const char *path, const CvHttpReply *reply,
+                        CvError **err)
+{
+    g_autofree char *text = NULL;
+    json_object *obj = reply->body_len ? json_tokener_parse(reply->body) : NULL;
+    json_object *fault = NULL;
+
+    if (obj && json_object_object_get_ex(obj, "fault_message", &fault) &&
+        json_object_is_type(fault, json_type_string))
+        text = g_strdup(json_object_get_string(fault));
+    else if (reply->body_len)
+        text = g_strstrip(g_strdup(reply->body));
+    json_object_put(obj);
+
+    if (text && *text)
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED, "%s %s: %ld: %s", method, path,
+                     reply->status, text);
+    else
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED, "%s %s: %ld", method, path,
+                     reply->status);
+}
+
+int
+fc_api_request(const char *sock, const char *method, const char *path, const json_object *body,
+               json_object **ret_reply, CvError **err)
+{
+    g_auto(CvHttpReply) reply = {0};
+    const char *text = NULL;
+
+    if (body)
+        text = json_object_to_json_string_ext(
+            (json_object *)body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (cv_http_request(sock, method, path, text, 0, &reply, err) < 0) {
+        cv_error_prefix(err, "%s %s: ", method, path);
+        return -1;
+    }
+    if (reply.status < 200 || reply.status > 299) {
+        fc_api_error_from_reply(method, path, &reply, err);
+        return -1;
+    }
+
+    json_object *parsed = NULL;
+    if (reply.body_len > 0) {
+        parsed = json_tokener_parse(reply.body);
+        if (!parsed) {
+            cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
+                         "%s %s: %ld: reply is not JSON: %s", method, path, reply.status,
+                         reply.body);
+            return -1;
+        }
+    }
+    if (ret_reply)
+        *ret_reply = parsed;
+    else
+        json_object_put(parsed);
+    return 0;
+}
+
+int
+fc_api_put(const char *sock, const char *path, const json_object *body, CvError **err)
+{
+    return fc_api_request(sock, "PUT", path, body, NULL, err);
+}
+
+int
+fc_api_instance_describe(const char *sock, json_object **ret_info, CvError **err)
+{
+    json_object *info = NULL;
+
+    if (fc_api_request(sock, "GET", "/", NULL, &info, err) < 0)
+        return -1;
+    if (!json_object_is_type(info, json_type_object)) {
+        json_object_put(info);
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
+                     "GET /: reply is not a JSON object");
+        return -1;
+    }
+    *ret_info = info;
+    return 0;
+}
+
+char *
+fc_api_instance_state(const char *sock, CvError **err)
+{
+    json_object *info = NULL;
+    json_object *state = NULL;
+    char *ret = NULL;
+
+    if (fc_api_instance_describe(sock, &info, err) < 0)
+        return NULL;
+    if (json_object_object_get_ex(info, "state", &state) &&
+        json_object_is_type(state, json_type_string))
+        ret = g_strdup(json_object_get_string(state));
+    else
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED, "GET /: reply has no 'state'");
+    json_object_put(info);
+    return ret;
+}
+
+/* PUT/PATCH path with the one-member object {key: value}. */
+static int
+fc_api_send_string(const char *sock, const char *method, const char *path, const char *key,
+                   const char *value, CvError **err)
+{
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, key, json_object_new_string(value));
+    int ret = fc_api_request(sock, method, path, body, NULL, err);
+    json_object_put(body);
+    return ret;
+}
+
+int
+fc_api_vm_patch(const char *sock, const char *state, CvError **err)
+{
+    return fc_api_send_string(sock, "PATCH", "/vm", "state", state, err);
+}
+
+int
+fc_api_action(const char *sock, const char *action, CvError **err)
+{
+    return fc_api_send_string(sock, "PUT", "/actions", "action_type", action, err);
+}

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <json-c/json.h>
+
+#include "util/cv_error.h"
+
+/*
+ * The Firecracker REST API, one function per endpoint Cocoon uses. JSON in, JSON or an error
+ * out; nothing here knows about definitions. A refused request becomes VIR_ERR_OPERATION_FAILED
+ * with Firecracker's own words: "PUT /drives/vda: 400: The id from the path does not match the
+ * id from the body!". A socket that cannot be reached keeps the transport's error, prefixed
+ * with the request ("GET /: cannot connect to socket '…': …").
+ */
+
+/**
+ * fc_api_request: send `method path` with body (may be NULL) to the API socket sock.
+ * On a 2xx reply returns 0 and, when ret_reply is not NULL, stores the parsed JSON reply there
+ * (NULL for a reply without body; caller owns it). Returns -1 with *err otherwise.
+ */
+int fc_api_request(const char *sock, const char *method, const char *path, const json_object *body,
+                   json_object **ret_reply, CvError **err);
+
+/** fc_api_put: PUT body (required) to path, e.g. "/boot-source"; 0 or -1 with *err. */
+int fc_api_put(const char *sock, const char *path, const json_object *body, CvError **err);
+
+/**
+ * fc_api_instance_describe: GET / — {"id", "state", "vmm_version", "app_name"}.
+ * Returns 0 with *ret_info (caller owns it), or -1 with *err (also when the reply is no object).
+ */
+int fc_api_instance_describe(const char *sock, json_object **ret_info, CvError **err);
+
+/**
+ * fc_api_instance_state: GET / reduced to its "state" ("Not started", "Running", "Paused").
+ * Returns a new string, or NULL with *err.
+ */
+char *fc_api_instance_state(const char *sock, CvError **err);
+
+/** fc_api_vm_patch: PATCH /vm {"state": state} with state "Paused" or "Resumed". */
+int fc_api_vm_patch(const char *sock, const char *state, CvError **err);
+
+/**
+ * fc_api_action: PUT /actions {"action_type": action}: "InstanceStart", "SendCtrlAltDel",
+ * "FlushMetrics".
+ */
+int fc_api_action(const char *sock, const char *action, CvError **err);

@@ -1,0 +1,151 @@
+#include "fc_process.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fc_api.h"
+#include "fc_lower.h"
+#include "fc_paths.h"
+#include "util/cv_process.h"
+
+#define FC_INSTANCE_ID_MAX 64
+/* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
+#define FC_STOP_TERM_MS 1000
+#define FC_STOP_KILL_MS 5000
+/* How long a failed start may take to exit before its error is taken as final. */
+#define FC_EXIT_GRACE_MS 500
+
+/* Firecracker's --id: 1 to 64 characters, each alphanumeric or '-'. */
+static char *
+fc_process_instance_id(const char *name)
+{
+    GString *id = g_string_new(NULL);
+
+    for (const char *p = name; p && *p && id->len < FC_INSTANCE_ID_MAX; p++)
+        g_string_append_c(id, g_ascii_isalnum(*p) ? *p : '-');
+    if (id->len == 0)
+        g_string_append(id, "cocoon");
+    return g_string_free(id, FALSE);
+}
+
+/* Undo a launch that failed: no process, no socket. */
+static void
+fc_process_abort(pid_t pid, unsigned long long start_time, const char *sock)
+{
+    if (pid > 0)
+        cv_process_stop(pid, start_time, FC_STOP_TERM_MS, FC_STOP_KILL_MS, NULL);
+    unlink(sock);
+}
+
+/* A failure while starting: when the VMM is gone (or going: it may have dropped the
+ * connection on its way out), its last log lines say more than the transport error, so they
+ * replace it. A VMM that refused a request stays alive and its refusal stands. */
+static void
+fc_process_explain_exit(pid_t pid, unsigned long long start_time, const BackendLaunchCtx *ctx,
+                        CvError **err)
+{
+    if (!cv_process_wait_exit(pid, start_time, FC_EXIT_GRACE_MS))
+        return;
+    if (err)
+        g_clear_pointer(err, cv_error_free);
+    cv_process_set_exit_error(err, ctx->binary, ctx->log_path);
+}
+
+/* Send the plan call by call; the first refusal stops it. */
+static int
+fc_process_configure(const char *sock, const FcCallPlan *plan, bool paused, CvError **err)
+{
+    for (size_t i = 0; i < plan->ncalls; i++) {
+        const FcCall *call = &plan->calls[i];
+        if (fc_api_request(sock, call->method, call->path, call->body, NULL, err) < 0)
+            return -1;
+    }
+    if (paused && fc_api_vm_patch(sock, "Paused", err) < 0)
+        return -1;
+    return 0;
+}
+
+int
+fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused, BackendVm *ret_vm,
+                  CvError **err)
+{
+    g_autoptr(FcCallPlan) plan = fc_lower(def, &ctx->lower, err);
+    if (!plan)
+        return -1;
+
+    g_autofree char *sock = fc_api_socket_path(ctx->lower.run_dir);
+    g_autofree char *id = fc_process_instance_id(def->name);
+    unsigned long long start_time = 0;
+    pid_t pid = 0;
+
+    /* Firecracker refuses to start when its socket path exists at all. */
+    if (unlink(sock) < 0 && errno != ENOENT) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot remove stale socket '%s'", sock);
+        return -1;
+    }
+    int log_fd = cv_process_open_log(ctx->log_path, err);
+    if (log_fd < 0)
+        return -1;
+
+    const char *argv[] = {ctx->binary,  "--api-sock",  sock,      "--id", id,
+                          "--log-path", ctx->log_path, "--level", "Info", NULL};
+    int rc = cv_process_spawn(argv, ctx->console_fd, ctx->console_fd, log_fd, &pid, err);
+    close(log_fd);
+    if (rc < 0)
+        return -1;
+    /* Fails only if it is already gone; the socket wait then reports that. */
+    cv_process_start_time(pid, &start_time, NULL);
+
+    if (cv_process_wait_socket(sock, pid, start_time, cv_process_start_timeout_ms(), err) < 0 ||
+        fc_process_configure(sock, plan, paused, err) < 0) {
+        fc_process_explain_exit(pid, start_time, ctx, err);
+        fc_process_abort(pid, start_time, sock);
+        return -1;
+    }
+
+    ret_vm->pid = pid;
+    ret_vm->start_time = start_time;
+    ret_vm->api_socket = g_steal_pointer(&sock);
+    ret_vm->console_path = NULL; /* the driver's PTY, given as ctx->console_fd */
+    return 0;
+}
+
+int
+fc_process_query(const BackendVm *vm, BackendVmState *ret_state, CvError **err)
+{
+    g_autofree char *state = fc_api_instance_state(vm->api_socket, err);
+
+    if (!state)
+        return -1;
+    if (strcmp(state, "Running") == 0)
+        *ret_state = BACKEND_VM_RUNNING;
+    else if (strcmp(state, "Paused") == 0)
+        *ret_state = BACKEND_VM_PAUSED;
+    else if (strcmp(state, "Not started") == 0)
+        *ret_state = BACKEND_VM_NOT_STARTED;
+    else {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED, "GET /: unknown state '%s'",
+                     state);
+        return -1;
+    }
+    return 0;
+}
+
+int
+fc_process_suspend(const BackendVm *vm, CvError **err)
+{
+    return fc_api_vm_patch(vm->api_socket, "Paused", err);
+}
+
+int
+fc_process_resume(const BackendVm *vm, CvError **err)
+{
+    return fc_api_vm_patch(vm->api_socket, "Resumed", err);
+}
+
+int
+fc_process_shutdown(const BackendVm *vm, CvError **err)
+{
+    return fc_api_action(vm->api_socket, "SendCtrlAltDel", err);
+}
