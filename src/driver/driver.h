@@ -4,6 +4,7 @@
 #include <libvirt/libvirt.h> /* constants only: VIR_DOMAIN_*, VIR_CONNECT_LIST_*, flags */
 #include <stdbool.h>
 
+#include "driver/stream.h"
 #include "util/cv_error.h"
 #include "xml/domain_def.h"
 
@@ -43,6 +44,14 @@ typedef struct {
     unsigned int mhz;
     unsigned int nodes, sockets, cores, threads;
 } CocoonNodeInfo;
+
+/*
+ * A lifecycle event (VIR_DOMAIN_EVENT_ID_LIFECYCLE): event is virDomainEventType
+ * (DEFINED, STARTED, STOPPED, …), detail its detail enum. Called from whatever thread noticed
+ * the change (a driver call, or the watcher of a VMM process); dom is borrowed for the call.
+ */
+typedef void (*CocoonDomainEventLifecycleFunc)(CocoonConn *conn, const CocoonDomain *dom,
+                                               int event, int detail, void *opaque);
 
 typedef struct CocoonDriver {
     const char *name; /* "cocoon-local", "cocoon-remote" */
@@ -92,6 +101,18 @@ typedef struct CocoonDriver {
     int (*domainReboot)(CocoonDomain *dom, unsigned int flags, CvError **err);
     int (*domainSuspend)(CocoonDomain *dom, CvError **err);
     int (*domainResume)(CocoonDomain *dom, CvError **err);
+
+    /* Consoles: bind st to the console dev_name (NULL: the first console or serial).
+     * flags: VIR_DOMAIN_CONSOLE_FORCE, VIR_DOMAIN_CONSOLE_SAFE. */
+    int (*domainOpenConsole)(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
+                             unsigned int flags, CvError **err);
+
+    /* Events: register cb for event_id (VIR_DOMAIN_EVENT_ID_LIFECYCLE) on dom (NULL: all
+     * domains). Returns a callback id >= 0; free_opaque(opaque) runs at deregistration. */
+    int (*connectDomainEventRegisterAny)(CocoonConn *conn, CocoonDomain *dom, int event_id,
+                                         CocoonDomainEventLifecycleFunc cb, void *opaque,
+                                         GDestroyNotify free_opaque, CvError **err);
+    int (*connectDomainEventDeregisterAny)(CocoonConn *conn, int callback_id, CvError **err);
 } CocoonDriver;
 
 struct CocoonConn {

@@ -1,0 +1,136 @@
+#include "domain_status.h"
+
+#include <errno.h>
+#include <libvirt/libvirt.h>
+#include <string.h>
+
+#include "util/cv_file.h"
+
+#define GROUP "status"
+
+/* Hand a caught error on to the caller's err (or drop it when the caller passed none). */
+static void
+error_pass(CvError **err, CvError *e)
+{
+    if (err && !*err)
+        *err = e;
+    else
+        cv_error_free(e);
+}
+
+/* Key-file spelling of virDomainState, indexed by state. */
+static const char *const state_keys[VIR_DOMAIN_PMSUSPENDED + 1] = {
+    [VIR_DOMAIN_NOSTATE] = "nostate",   [VIR_DOMAIN_RUNNING] = "running",
+    [VIR_DOMAIN_BLOCKED] = "blocked",   [VIR_DOMAIN_PAUSED] = "paused",
+    [VIR_DOMAIN_SHUTDOWN] = "shutdown", [VIR_DOMAIN_SHUTOFF] = "shutoff",
+    [VIR_DOMAIN_CRASHED] = "crashed",   [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+};
+
+static const char *const state_names[VIR_DOMAIN_PMSUSPENDED + 1] = {
+    [VIR_DOMAIN_NOSTATE] = "no state",     [VIR_DOMAIN_RUNNING] = "running",
+    [VIR_DOMAIN_BLOCKED] = "idle",         [VIR_DOMAIN_PAUSED] = "paused",
+    [VIR_DOMAIN_SHUTDOWN] = "in shutdown", [VIR_DOMAIN_SHUTOFF] = "shut off",
+    [VIR_DOMAIN_CRASHED] = "crashed",      [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+};
+
+void
+domain_status_init(DomainStatus *st)
+{
+    *st = (DomainStatus){
+        .state = VIR_DOMAIN_SHUTOFF,
+        .reason = VIR_DOMAIN_SHUTOFF_UNKNOWN,
+        .id = -1,
+        .persistent = true,
+    };
+}
+
+void
+domain_status_clear(DomainStatus *st)
+{
+    g_free(st->backend);
+    domain_status_init(st);
+}
+
+bool
+domain_status_is_active(const DomainStatus *st)
+{
+    return st->state != VIR_DOMAIN_SHUTOFF && st->state != VIR_DOMAIN_CRASHED &&
+           st->state != VIR_DOMAIN_NOSTATE;
+}
+
+const char *
+domain_status_state_to_string(int state)
+{
+    if (state < 0 || state > VIR_DOMAIN_PMSUSPENDED)
+        return "no state";
+    return state_names[state];
+}
+
+int
+domain_status_load_at(int run_domains_fd, const char *name, DomainStatus *ret_st, CvError **err)
+{
+    g_autofree char *rel = g_build_filename(name, DOMAIN_STATUS_FILE, NULL);
+    g_autofree char *data = NULL;
+    size_t len = 0;
+    CvError *rerr = NULL;
+    if (cv_file_read_at(run_domains_fd, rel, 64 * 1024, &data, &len, &rerr) < 0) {
+        if (rerr->sys_errno == ENOENT || rerr->sys_errno == ENOTDIR) {
+            cv_error_free(rerr);
+            domain_status_init(ret_st);
+            return 0;
+        }
+        error_pass(err, rerr);
+        return -1;
+    }
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) gerr = NULL;
+    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INTERNAL_ERROR,
+                     "malformed status file of domain '%s': %s", name, gerr->message);
+        return -1;
+    }
+    DomainStatus st;
+    domain_status_init(&st);
+    g_autofree char *state = g_key_file_get_string(kf, GROUP, "state", NULL);
+    st.state = -1;
+    for (int i = 0; state && i <= VIR_DOMAIN_PMSUSPENDED; i++) {
+        if (strcmp(state, state_keys[i]) == 0)
+            st.state = i;
+    }
+    if (st.state < 0) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INTERNAL_ERROR,
+                     "malformed status file of domain '%s': unknown state '%s'", name,
+                     state ? state : "");
+        return -1;
+    }
+    st.reason = g_key_file_get_integer(kf, GROUP, "reason", NULL);
+    st.id = g_key_file_has_key(kf, GROUP, "id", NULL)
+                ? g_key_file_get_integer(kf, GROUP, "id", NULL)
+                : -1;
+    st.pid = (pid_t)g_key_file_get_int64(kf, GROUP, "pid", NULL);
+    st.start_time = g_key_file_get_uint64(kf, GROUP, "start-time", NULL);
+    st.backend = g_key_file_get_string(kf, GROUP, "backend", NULL);
+    if (g_key_file_has_key(kf, GROUP, "persistent", NULL))
+        st.persistent = g_key_file_get_boolean(kf, GROUP, "persistent", NULL);
+    *ret_st = st;
+    return 0;
+}
+
+int
+domain_status_save(const char *live_dir, const DomainStatus *st, CvError **err)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    int state = st->state >= 0 && st->state <= VIR_DOMAIN_PMSUSPENDED ? st->state : 0;
+    g_key_file_set_string(kf, GROUP, "state", state_keys[state]);
+    g_key_file_set_integer(kf, GROUP, "reason", st->reason);
+    g_key_file_set_integer(kf, GROUP, "id", st->id);
+    g_key_file_set_int64(kf, GROUP, "pid", st->pid);
+    g_key_file_set_uint64(kf, GROUP, "start-time", st->start_time);
+    if (st->backend)
+        g_key_file_set_string(kf, GROUP, "backend", st->backend);
+    g_key_file_set_boolean(kf, GROUP, "persistent", st->persistent);
+    gsize len = 0;
+    g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
+    g_autofree char *path = g_build_filename(live_dir, DOMAIN_STATUS_FILE, NULL);
+    return cv_file_write_atomic(path, data, len, 0600, err);
+}

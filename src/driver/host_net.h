@@ -1,0 +1,33 @@
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/cv_error.h"
+#include "xml/domain_def.h"
+
+/*
+ * The host side of a domain's <interface>s, set up before the VMM opens its TAPs and torn
+ * down after it exits (netlink through libnl-3, no `ip` commands).
+ */
+
+/**
+ * host_tap_name: the TAP name interface `index` of domain `domain_name` uses when its
+ * <target dev> is absent: at most 15 characters, stable for the domain, unique between
+ * domains in practice ("cv" + a short hash of the name + index). New string.
+ */
+char *host_tap_name(const char *domain_name, size_t index);
+
+/**
+ * host_tap_prepare: make TAP `name` ready for net. With <target managed='no'> the TAP must
+ * exist already and is left as it is. Otherwise it is created (IFF_TAP | IFF_NO_PI, plus
+ * IFF_MULTI_QUEUE when multi_queue) unless it exists, set up, given net->mtu, attached to
+ * net->bridge for type bridge, and given the host-side <ip> addresses and <route>s.
+ * *ret_created tells whether this call created it (only created TAPs are removed later).
+ * On failure nothing this call created is left behind.
+ */
+int host_tap_prepare(const DomainNetDef *net, const char *name, bool multi_queue,
+                     bool *ret_created, CvError **err);
+
+/** host_tap_remove: delete TAP name; a TAP that is already gone is not an error. */
+int host_tap_remove(const char *name, CvError **err);

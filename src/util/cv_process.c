@@ -1,0 +1,419 @@
+#include "cv_process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CV_PROCESS_POLL_MIN_US 5000
+#define CV_PROCESS_POLL_MAX_US 50000
+#define CV_PROCESS_TAIL_BYTES 4096
+
+/* Close *fd when open and mark it closed. */
+static void
+cv_process_close(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+/* Write all of buf, retrying on EINTR; async-signal-safe. */
+static void
+cv_process_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Read exactly len bytes unless EOF comes first; returns the count read, -1 on error. */
+static ssize_t
+cv_process_read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/*
+ * The grandchild, between fork and exec: only async-signal-safe calls (the caller may be
+ * threaded). Reports exec's errno on errno_fd, which exec closes on success.
+ */
+static G_NORETURN void
+cv_process_exec_child(const char *const *argv, const int fds[3], int errno_fd)
+{
+    int moved[3];
+
+    if (setsid() < 0)
+        goto fail;
+    /* Lift the wanted fds above 2 first so that dup2 onto 0..2 cannot clobber one of them;
+     * dup2 then clears close-on-exec on the copies. */
+    for (int i = 0; i < 3; i++) {
+        moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+        if (moved[i] < 0)
+            goto fail;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (dup2(moved[i], i) < 0)
+            goto fail;
+    }
+    /* Whatever the caller leaked without O_CLOEXEC must not reach the VMM. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (int fd = 3; fd < 4096; fd++) {
+            if (fd != errno_fd)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+    }
+    execv(argv[0], (char *const *)argv);
+
+fail:;
+    int e = errno;
+    cv_process_write_all(errno_fd, &e, sizeof(e));
+    _exit(127);
+}
+
+/* The intermediate child: reset signals, fork the VMM, report its pid (or -errno), exit. */
+static G_NORETURN void
+cv_process_spawn_child(const char *const *argv, const int fds[3], int pid_fd, int errno_fd)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
+
+    /* A daemon's ignored SIGPIPE or blocked signals would otherwise survive exec. */
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pid_fd);
+        cv_process_exec_child(argv, fds, errno_fd);
+    }
+    if (pid < 0)
+        pid = -errno;
+    cv_process_write_all(pid_fd, &pid, sizeof(pid));
+    _exit(0);
+}
+
+int
+cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                 pid_t *ret_pid, CvError **err)
+{
+    int devnull = -1;
+    int pid_pipe[2] = {-1, -1};
+    int errno_pipe[2] = {-1, -1};
+    int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
+    pid_t vmm = 0;
+    int exec_errno = 0;
+    int ret = -1;
+
+    g_return_val_if_fail(argv && argv[0], -1);
+
+    if (stdin_fd < 0 || stdout_fd < 0 || stderr_fd < 0) {
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull < 0) {
+            cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot open '/dev/null'");
+            return -1;
+        }
+        for (int i = 0; i < 3; i++) {
+            if (fds[i] < 0)
+                fds[i] = devnull;
+        }
+    }
+    if (pipe2(pid_pipe, O_CLOEXEC) < 0 || pipe2(errno_pipe, O_CLOEXEC) < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot create pipe");
+        goto cleanup;
+    }
+
+    pid_t mid = fork();
+    if (mid < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot fork child process for '%s'",
+                           argv[0]);
+        goto cleanup;
+    }
+    if (mid == 0) {
+        close(pid_pipe[0]);
+        close(errno_pipe[0]);
+        cv_process_spawn_child(argv, fds, pid_pipe[1], errno_pipe[1]);
+    }
+    cv_process_close(&pid_pipe[1]);
+    cv_process_close(&errno_pipe[1]);
+
+    ssize_t n = cv_process_read_all(pid_pipe[0], &vmm, sizeof(vmm));
+    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (n != (ssize_t)sizeof(vmm) || vmm <= 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, n == (ssize_t)sizeof(vmm) ? -vmm : EIO,
+                           "cannot fork child process for '%s'", argv[0]);
+        goto cleanup;
+    }
+    /* EOF without data: exec succeeded and closed the pipe. */
+    n = cv_process_read_all(errno_pipe[0], &exec_errno, sizeof(exec_errno));
+    if (n == (ssize_t)sizeof(exec_errno)) {
+        cv_process_reap(vmm);
+        cv_error_set_errno(err, VIR_FROM_NONE, exec_errno, "cannot execute binary '%s'", argv[0]);
+        goto cleanup;
+    }
+    *ret_pid = vmm;
+    ret = 0;
+
+cleanup:
+    for (int i = 0; i < 2; i++) {
+        cv_process_close(&pid_pipe[i]);
+        cv_process_close(&errno_pipe[i]);
+    }
+    cv_process_close(&devnull);
+    return ret;
+}
+
+/* The state letter and start time of pid from /proc/PID/stat; -1 when absent. */
+static int
+cv_process_stat(pid_t pid, char *ret_state, unsigned long long *ret_start_time)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+
+    if (pid <= 0 || !g_file_get_contents(path, &text, NULL, NULL))
+        return -1;
+    /* The command name (field 2) may hold spaces and parentheses: parse after the last ')'. */
+    const char *p = strrchr(text, ')');
+    if (!p || p[1] != ' ' || !p[2])
+        return -1;
+    p += 2;
+    char state = *p;
+    /* p is at field 3 (state); field 22 is 19 fields further. */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return -1;
+        p++;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long start = strtoull(p, &end, 10);
+    if (errno || end == p)
+        return -1;
+    *ret_state = state;
+    *ret_start_time = start;
+    return 0;
+}
+
+int
+cv_process_start_time(pid_t pid, unsigned long long *ret_start_time, CvError **err)
+{
+    char state;
+    unsigned long long start;
+
+    if (cv_process_stat(pid, &state, &start) < 0) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
+                     "cannot read the start time of process %d: no such process", (int)pid);
+        return -1;
+    }
+    *ret_start_time = start;
+    return 0;
+}
+
+bool
+cv_process_alive(pid_t pid, unsigned long long start_time)
+{
+    char state;
+    unsigned long long start;
+
+    if (cv_process_stat(pid, &state, &start) < 0)
+        return false;
+    if (state == 'Z' || state == 'X' || state == 'x')
+        return false;
+    return start_time == 0 || start == start_time;
+}
+
+void
+cv_process_reap(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    while (waitpid(pid, NULL, WNOHANG) < 0 && errno == EINTR)
+        ;
+}
+
+/* Whether the UNIX socket at path accepts a connection right now. */
+static bool
+cv_process_socket_accepts(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    bool ok;
+
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return false;
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+int
+cv_process_wait_socket(const char *path, pid_t pid, unsigned long long start_time,
+                       unsigned int timeout_ms, CvError **err)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gulong delay = CV_PROCESS_POLL_MIN_US;
+
+    if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR, "socket path '%s' is too long",
+                     path);
+        return -1;
+    }
+    for (;;) {
+        if (cv_process_socket_accepts(path))
+            return 0;
+        cv_process_reap(pid);
+        if (!cv_process_alive(pid, start_time)) {
+            cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
+                         "process %d exited before its socket '%s' accepted connections", (int)pid,
+                         path);
+            return -1;
+        }
+        if (g_get_monotonic_time() >= deadline) {
+            cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_TIMEOUT,
+                         "socket '%s' of process %d did not accept connections within %u ms", path,
+                         (int)pid, timeout_ms);
+            return -1;
+        }
+        g_usleep(delay);
+        delay = MIN(delay * 2, CV_PROCESS_POLL_MAX_US);
+    }
+}
+
+bool
+cv_process_wait_exit(pid_t pid, unsigned long long start_time, unsigned int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gulong delay = CV_PROCESS_POLL_MIN_US;
+
+    for (;;) {
+        cv_process_reap(pid);
+        if (!cv_process_alive(pid, start_time))
+            return true;
+        if (g_get_monotonic_time() >= deadline)
+            return false;
+        g_usleep(delay);
+        delay = MIN(delay * 2, CV_PROCESS_POLL_MAX_US);
+    }
+}
+
+int
+cv_process_stop(pid_t pid, unsigned long long start_time, unsigned int term_timeout_ms,
+                unsigned int kill_timeout_ms, CvError **err)
+{
+    cv_process_reap(pid);
+    if (!cv_process_alive(pid, start_time))
+        return 0;
+    if (kill(pid, SIGTERM) < 0 && errno == ESRCH)
+        return 0;
+    if (cv_process_wait_exit(pid, start_time, term_timeout_ms))
+        return 0;
+    if (kill(pid, SIGKILL) < 0 && errno == ESRCH)
+        return 0;
+    if (cv_process_wait_exit(pid, start_time, kill_timeout_ms))
+        return 0;
+    cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_TIMEOUT,
+                 "process %d did not exit after SIGKILL", (int)pid);
+    return -1;
+}
+
+unsigned int
+cv_process_start_timeout_ms(void)
+{
+    const char *value = g_getenv("COCOON_START_TIMEOUT_MS");
+    guint64 ms = 0;
+
+    if (value && g_ascii_string_to_unsigned(value, 10, 1, G_MAXUINT, &ms, NULL))
+        return (unsigned int)ms;
+    return CV_PROCESS_START_TIMEOUT_MS;
+}
+
+char *
+cv_process_log_tail(const char *path, unsigned int max_lines)
+{
+    char buf[CV_PROCESS_TAIL_BYTES + 1];
+    struct stat st;
+    ssize_t n;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    off_t from = 0;
+    if (fstat(fd, &st) == 0 && st.st_size > CV_PROCESS_TAIL_BYTES)
+        from = st.st_size - CV_PROCESS_TAIL_BYTES;
+    n = pread(fd, buf, CV_PROCESS_TAIL_BYTES, from);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+
+    g_auto(GStrv) lines = g_strsplit(buf, "\n", -1);
+    guint nlines = g_strv_length(lines);
+    /* A read that starts mid-file starts mid-line: drop that fragment. */
+    guint first = (from > 0 && nlines > 1) ? 1 : 0;
+    g_autoptr(GPtrArray) kept = g_ptr_array_new();
+    for (guint i = nlines; i > first && kept->len < max_lines; i--) {
+        char *line = g_strstrip(lines[i - 1]);
+        if (*line)
+            g_ptr_array_insert(kept, 0, line);
+    }
+    if (kept->len == 0)
+        return NULL;
+    g_ptr_array_add(kept, NULL);
+    return g_strjoinv("\n", (char **)kept->pdata);
+}
+
+int
+cv_process_open_log(const char *path, CvError **err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0)
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot open log file '%s'", path);
+    return fd;
+}
+
+void
+cv_process_set_exit_error(CvError **err, const char *what, const char *log_path)
+{
+    g_autofree char *tail = log_path ? cv_process_log_tail(log_path, 5) : NULL;
+
+    if (tail)
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED, "'%s' exited while starting: %s",
+                     what, tail);
+    else
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
+                     "'%s' exited while starting, its log '%s' is empty", what,
+                     log_path ? log_path : "");
+}
