@@ -1,0 +1,50 @@
+/* cocoonvirsh: the command table, one part per cmd_*.c file. */
+
+#include <string.h>
+
+#include "cli.h"
+
+static const CliCmd *const tables[] = {
+    cli_cmds_domain,
+    cli_cmds_lifecycle,
+    cli_cmds_list,
+    cli_cmds_host,
+    NULL,
+};
+
+/* virsh's help group titles and keywords; the shell's own commands are "virsh". */
+static const struct {
+    const char *name;
+    const char *keyword;
+} groups[CLI_GROUP_LAST] = {
+    [CLI_GROUP_DOMAIN] = { "Domain Management", "domain" },
+    [CLI_GROUP_MONITOR] = { "Domain Monitoring", "monitor" },
+    [CLI_GROUP_HOST] = { "Host and Hypervisor", "host" },
+    [CLI_GROUP_VIRSH] = { "Virsh itself", "virsh" },
+};
+
+const CliCmd *const *cli_command_tables(void)
+{
+    return tables;
+}
+
+const CliCmd *cli_command_find(const char *name)
+{
+    for (size_t t = 0; tables[t]; t++) {
+        for (const CliCmd *c = tables[t]; c->name; c++) {
+            if (strcmp(c->name, name) == 0)
+                return c;
+        }
+    }
+    return NULL;
+}
+
+const char *cli_group_name(CliGroup group)
+{
+    return groups[group].name;
+}
+
+const char *cli_group_keyword(CliGroup group)
+{
+    return groups[group].keyword;
+}
