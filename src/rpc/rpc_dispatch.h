@@ -1,0 +1,78 @@
+#pragma once
+
+#include <stddef.h>
+
+#include "rpc_message.h"
+#include "rpc_server_priv.h"
+
+/*
+ * The procedure tables. Each area (connect/host, domain, lifecycle, console streams, events)
+ * has one table of RpcProcedure; the dispatcher decodes the arguments, checks that the
+ * connection is open and allowed to write, calls the handler on a worker thread and sends its
+ * answer or its error. A handler only translates between the wire and driver.h.
+ */
+
+typedef struct {
+    RpcServer *srv;
+    RpcClient *client;
+    CocoonConn *conn;
+    const cvr_message_header *hdr;
+    const char *api; /* libvirt's name of the API, for NO_SUPPORT and read-only errors */
+} RpcCall;
+
+/* 0: send ret; RPC_HANDLER_REPLIED: the handler sent the reply itself; -1: *err. */
+typedef int (*RpcHandler)(RpcCall *call, void *args, void *ret, CvError **err);
+#define RPC_HANDLER_REPLIED 1
+
+typedef struct {
+    int proc;
+    const char *api;
+    xdrproc_t args_filter; /* NULL: no arguments */
+    size_t args_size;
+    xdrproc_t ret_filter;  /* NULL: empty answer */
+    size_t ret_size;
+    RpcHandler handler;    /* NULL: not supported */
+    unsigned int flags;
+} RpcProcedure;
+
+#define RPC_PROC_WRITE (1u << 0)   /* refused on read-only connections */
+#define RPC_PROC_NO_OPEN (1u << 1) /* may be called before CONNECT_OPEN */
+
+#define RPC_XDR(type) (xdrproc_t) xdr_##type, sizeof(type)
+#define RPC_NONE NULL, 0
+
+extern const RpcProcedure rpc_connect_procedures[];
+extern const size_t rpc_connect_procedures_len;
+extern const RpcProcedure rpc_domain_procedures[];
+extern const size_t rpc_domain_procedures_len;
+extern const RpcProcedure rpc_lifecycle_procedures[];
+extern const size_t rpc_lifecycle_procedures_len;
+extern const RpcProcedure rpc_stream_procedures[];
+extern const size_t rpc_stream_procedures_len;
+extern const RpcProcedure rpc_event_procedures[];
+extern const size_t rpc_event_procedures_len;
+extern const RpcProcedure rpc_cocoon_procedures[];
+extern const size_t rpc_cocoon_procedures_len;
+
+/** rpc_no_support: set *err to NO_SUPPORT for call's API; returns -1. */
+int rpc_no_support(RpcCall *call, CvError **err);
+
+/** rpc_domain_from_wire: a driver reference for d on call's connection. */
+CocoonDomain *rpc_domain_from_wire(RpcCall *call, const cvr_nonnull_domain *d);
+
+/** rpc_domain_to_wire: fill ret from dom (ret->name is a new string). */
+void rpc_domain_to_wire(const CocoonDomain *dom, cvr_nonnull_domain *ret);
+
+/** rpc_call_reply_header: the header of call's REPLY with status OK. */
+cvr_message_header rpc_call_reply_header(const RpcCall *call);
+
+/** rpc_names_remote_api: libvirt's API name for a REMOTE_PROGRAM procedure, or NULL. */
+const char *rpc_names_remote_api(int proc);
+
+/* Call driver member m of call's connection, or fail with NO_SUPPORT. */
+#define RPC_DRIVER(call, m) ((call)->conn->driver->m)
+#define RPC_REQUIRE(call, m, err)                                                              \
+    do {                                                                                       \
+        if (!RPC_DRIVER(call, m))                                                              \
+            return rpc_no_support(call, err);                                                  \
+    } while (0)
