@@ -26,7 +26,7 @@ for xml in "$examples"/*.xml; do
         native=$("$virsh_bin" -c "$uri" domxml-to-native "$format" "$root/$name.dump.xml")
         case "$format" in
         firecracker-json) grep -q '"action_type": *"InstanceStart"' <<<"$native" ;;
-        firecracker-api) grep -q "^curl --unix-socket .* -X PUT 'http://localhost/actions'" <<<"$native" ;;
+        firecracker-api) grep -q "^curl .*--unix-socket .* -X PUT 'http://localhost/actions'" <<<"$native" ;;
         cloud-hypervisor-argv) grep -q -- '--api-socket' <<<"$native" ;;
         cloud-hypervisor-json) /usr/bin/python3 -c 'import json,sys; c=json.load(sys.stdin); assert c["payload"]' <<<"$native" ;;
         esac || { echo "$format of $name lacks what boots it:"; echo "$native"; exit 1; }
