@@ -108,11 +108,17 @@ typedef struct CocoonDriver {
                              unsigned int flags, CvError **err);
 
     /* Events: register cb for event_id (VIR_DOMAIN_EVENT_ID_LIFECYCLE) on dom (NULL: all
-     * domains). Returns a callback id >= 0; free_opaque(opaque) runs at deregistration. */
+     * domains). Returns a callback id >= 0; free_opaque(opaque) runs at deregistration.
+     * On failure the driver does not call free_opaque: the caller still owns opaque. */
     int (*connectDomainEventRegisterAny)(CocoonConn *conn, CocoonDomain *dom, int event_id,
                                          CocoonDomainEventLifecycleFunc cb, void *opaque,
                                          GDestroyNotify free_opaque, CvError **err);
     int (*connectDomainEventDeregisterAny)(CocoonConn *conn, int callback_id, CvError **err);
+
+    /* The guest OS type of <os><type> ("hvm"); new string. */
+    char *(*domainGetOSType)(CocoonDomain *dom, CvError **err);
+    /* 1 when a managed-save image exists, else 0 (Cocoon keeps none yet). */
+    int (*domainHasManagedSaveImage)(CocoonDomain *dom, unsigned int flags, CvError **err);
 } CocoonDriver;
 
 struct CocoonConn {

@@ -380,6 +380,30 @@ local_domain_get_info(CocoonDomain *dom, CocoonDomainInfo *ret_info, CvError **e
     return 0;
 }
 
+static char *
+local_domain_get_os_type(CocoonDomain *dom, CvError **err)
+{
+    g_autoptr(DomainStoreEntry) e = entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
+    if (!e)
+        return NULL;
+    g_autofree char *xml = entry_read_xml(dom, e, 0, err);
+    if (!xml)
+        return NULL;
+    g_autoptr(DomainDef) def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
+    if (!def)
+        return NULL;
+    return g_strdup(def->os.type ? def->os.type : "hvm");
+}
+
+static int
+local_domain_has_managed_save_image(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    if (check_flags(flags, 0, "virDomainHasManagedSaveImage", err) < 0)
+        return -1;
+    g_autoptr(DomainStoreEntry) e = entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
+    return e ? 0 : -1;
+}
+
 static int
 local_domain_is_active(CocoonDomain *dom, CvError **err)
 {
@@ -476,4 +500,6 @@ const CocoonDriver local_driver = {
     .domainGetAutostart = local_domain_get_autostart,
     .domainSetAutostart = local_domain_set_autostart,
     .connectDomainXMLToNative = local_connect_domain_xml_to_native,
+    .domainGetOSType = local_domain_get_os_type,
+    .domainHasManagedSaveImage = local_domain_has_managed_save_image,
 };

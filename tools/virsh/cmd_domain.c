@@ -163,8 +163,13 @@ static bool cmd_dominfo(CliCtl *ctl, const CliArgs *args)
         INFO_LINE("Id:", "%d", dom->id);
     INFO_LINE("Name:", "%s", dom->name);
     INFO_LINE("UUID:", "%s", uuid);
-    /* virsh prints "OS Type:" and the security model only when the driver answers those
-     * calls; driver.h has neither, so those lines are left out as virsh leaves them out. */
+    {
+        g_autoptr(CvError) oerr = NULL;
+        g_autofree char *os_type = CLI_CALL(dom->conn, domainGetOSType, "virDomainGetOSType",
+                                            NULL, &oerr, dom, &oerr);
+        if (os_type)
+            INFO_LINE("OS Type:", "%s", os_type);
+    }
     if (CLI_CALL(dom->conn, domainGetInfo, "virDomainGetInfo", -1, &err, dom, &info, &err) == 0) {
         INFO_LINE("State:", "%s", cli_state_to_string(info.state));
         INFO_LINE("CPU(s):", "%u", info.nr_virt_cpu);
@@ -192,8 +197,12 @@ static bool cmd_dominfo(CliCtl *ctl, const CliArgs *args)
                      &autostart, &aerr) == 0)
             INFO_LINE("Autostart:", "%s", autostart ? "enable" : "disable");
     }
-    /* no driver member answers virDomainHasManagedSaveImage: virsh's word for that */
-    INFO_LINE("Managed save:", "%s", "unknown");
+    {
+        g_autoptr(CvError) merr = NULL;
+        int saved = CLI_CALL(dom->conn, domainHasManagedSaveImage,
+                             "virDomainHasManagedSaveImage", -1, &merr, dom, 0, &merr);
+        INFO_LINE("Managed save:", "%s", saved < 0 ? "unknown" : saved ? "yes" : "no");
+    }
     if (!ok)
         cli_error_report(err);
     return ok;
