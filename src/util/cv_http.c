@@ -1,6 +1,7 @@
 #include "cv_http.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -8,15 +9,73 @@
 /* A VMM reply is a few KiB at most; refuse to buffer anything absurd. */
 #define CV_HTTP_MAX_REPLY (16 * 1024 * 1024)
 
-static gsize cv_http_global_once;
+/*
+ * libcurl is loaded on the first request, not linked: with its TLS, GSSAPI and LDAP
+ * dependencies it costs ~25 ms of dynamic linking at every process start, which would
+ * dominate short commands (`cocoonvirsh list`) that never speak HTTP.
+ */
+typedef struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode rc);
+    void (*easy_cleanup)(CURL *curl);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *string);
+    void (*slist_free_all)(struct curl_slist *list);
+} CvCurl;
+
+static CvCurl cv_curl;
+static char *cv_curl_load_error;
+static gsize cv_curl_once;
 
 static void
-cv_http_global_init(void)
+cv_curl_load(void)
 {
-    if (g_once_init_enter(&cv_http_global_once)) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        g_once_init_leave(&cv_http_global_once, 1);
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        cv_curl_load_error = g_strdup(dlerror());
+        return;
     }
+    struct {
+        const char *name;
+        void **slot;
+    } symbols[] = {
+        {"curl_global_init", (void **)&cv_curl.global_init},
+        {"curl_easy_init", (void **)&cv_curl.easy_init},
+        {"curl_easy_setopt", (void **)&cv_curl.easy_setopt},
+        {"curl_easy_perform", (void **)&cv_curl.easy_perform},
+        {"curl_easy_getinfo", (void **)&cv_curl.easy_getinfo},
+        {"curl_easy_strerror", (void **)&cv_curl.easy_strerror},
+        {"curl_easy_cleanup", (void **)&cv_curl.easy_cleanup},
+        {"curl_slist_append", (void **)&cv_curl.slist_append},
+        {"curl_slist_free_all", (void **)&cv_curl.slist_free_all},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(symbols); i++) {
+        *symbols[i].slot = dlsym(lib, symbols[i].name);
+        if (!*symbols[i].slot) {
+            cv_curl_load_error = g_strdup_printf("libcurl lacks %s", symbols[i].name);
+            return; /* the library stays loaded: harmless, and dlclose races threads */
+        }
+    }
+    cv_curl.global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* 0 once libcurl is usable, else -1 with *err. Thread-safe; loads at most once. */
+static int
+cv_http_global_init(CvError **err)
+{
+    if (g_once_init_enter(&cv_curl_once)) {
+        cv_curl_load();
+        g_once_init_leave(&cv_curl_once, 1);
+    }
+    if (cv_curl_load_error) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR, "cannot load libcurl: %s",
+                     cv_curl_load_error);
+        return -1;
+    }
+    return 0;
 }
 
 static size_t
@@ -37,7 +96,7 @@ cv_http_error_from_curl(CURL *curl, CURLcode rc, const char *errbuf, const char 
 {
     long os_errno = 0;
 
-    curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+    cv_curl.easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
         cv_error_set_errno(err, VIR_FROM_NONE, os_errno ? (int)os_errno : ECONNREFUSED,
@@ -50,7 +109,7 @@ cv_http_error_from_curl(CURL *curl, CURLcode rc, const char *errbuf, const char 
     default:
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
                      "request on socket '%s' failed: %s", socket_path,
-                     errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                     errbuf[0] ? errbuf : cv_curl.easy_strerror(rc));
         return;
     }
 }
@@ -71,53 +130,54 @@ cv_http_request(const char *socket_path, const char *method, const char *path, c
     if (timeout_ms == 0)
         timeout_ms = CV_HTTP_TIMEOUT_MS;
 
-    cv_http_global_init();
-    curl = curl_easy_init();
+    if (cv_http_global_init(err) < 0)
+        return -1;
+    curl = cv_curl.easy_init();
     if (!curl) {
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR, "cannot initialise libcurl");
         return -1;
     }
 
     /* "Expect:" with no value stops curl from waiting for a 100-continue the VMMs never send. */
-    headers = curl_slist_append(headers, "Expect:");
-    headers = curl_slist_append(headers, "Accept: application/json");
+    headers = cv_curl.slist_append(headers, "Expect:");
+    headers = cv_curl.slist_append(headers, "Accept: application/json");
     if (body)
-        headers = curl_slist_append(headers, "Content-Type: application/json");
+        headers = cv_curl.slist_append(headers, "Content-Type: application/json");
     else
-        headers = curl_slist_append(headers, "Content-Type:");
+        headers = cv_curl.slist_append(headers, "Content-Type:");
 
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
+    cv_curl.easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+    cv_curl.easy_setopt(curl, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+    cv_curl.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
 #endif
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    cv_curl.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    cv_curl.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     if (sends_body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+        cv_curl.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+        cv_curl.easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
     } else {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+        cv_curl.easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+        cv_curl.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     }
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cv_http_collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    cv_curl.easy_setopt(curl, CURLOPT_WRITEFUNCTION, cv_http_collect);
+    cv_curl.easy_setopt(curl, CURLOPT_WRITEDATA, reply);
+    cv_curl.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    cv_curl.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    cv_curl.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     /* Safe in threaded callers: no SIGALRM-based resolver timeouts. */
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    cv_curl.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 
-    rc = curl_easy_perform(curl);
+    rc = cv_curl.easy_perform(curl);
     if (rc != CURLE_OK) {
         cv_http_error_from_curl(curl, rc, errbuf, socket_path, timeout_ms, err);
-        curl_slist_free_all(headers);
-        curl_easy_cleanup(curl);
+        cv_curl.slist_free_all(headers);
+        cv_curl.easy_cleanup(curl);
         return -1;
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    cv_curl.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    cv_curl.slist_free_all(headers);
+    cv_curl.easy_cleanup(curl);
 
     ret_reply->status = status;
     ret_reply->body_len = reply->len;
