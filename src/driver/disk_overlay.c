@@ -188,8 +188,7 @@ disk_overlay_create(const char *source, const char *overlay_path, CvError **err)
         return -1;
     }
     if (access(overlay_path, F_OK) == 0) {
-        cv_error_set_errno(err, VIR_FROM_NONE, EEXIST, "cannot create overlay '%s'",
-                           overlay_path);
+        cv_error_set_errno(err, VIR_FROM_NONE, EEXIST, "cannot create overlay '%s'", overlay_path);
         close(src);
         return -1;
     }

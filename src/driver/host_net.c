@@ -26,9 +26,9 @@ host_tap_name(const char *domain_name, size_t index)
     g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, domain_name, -1);
     g_autofree char *idx = g_strdup_printf("%zu", index);
     /* "cv" + 8 hex + "n" + index fits IFNAMSIZ - 1 up to index 9999; past that the hash shrinks */
-    size_t fixed = strlen("cv") + strlen("n") + strlen(idx);
-    int hash_len = fixed + 8 <= IFNAMSIZ - 1 ? 8 : fixed < IFNAMSIZ - 1 ? (int)(IFNAMSIZ - 1 - fixed) : 0;
-    return g_strdup_printf("cv%.*sn%s", hash_len, sum, idx);
+    size_t fixed = strlen("cvn") + strlen(idx);
+    size_t room = fixed < IFNAMSIZ - 1 ? IFNAMSIZ - 1 - fixed : 0;
+    return g_strdup_printf("cv%.*sn%s", (int)MIN(room, 8), sum, idx);
 }
 
 static int
@@ -37,8 +37,7 @@ host_tap_name_check(const char *name, CvError **err)
     size_t len = strlen(name);
     if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
         strpbrk(name, "/:% \t\n") != NULL) {
-        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
-                     "invalid TAP name '%s'", name);
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED, "invalid TAP name '%s'", name);
         return -1;
     }
     if (len > IFNAMSIZ - 1) {
@@ -84,8 +83,7 @@ host_tap_create_or_adopt(const char *name, bool multi_queue, bool *ret_created, 
     if (fd >= 0) {
         if (ioctl(fd, TUNSETPERSIST, 1) < 0) {
             /* closing the only fd of a non-persistent TAP deletes it: nothing is left */
-            cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot make TAP '%s' persistent",
-                               name);
+            cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot make TAP '%s' persistent", name);
             close(fd);
             return -1;
         }
@@ -129,13 +127,12 @@ host_link_get(HostNl *nl, const char *name, HostNlLink **ret_link, CvError **err
 }
 
 /* Apply changes to link; on failure, an error "cannot <action> …" naming the TAP. */
-static int
-host_link_change(HostNl *nl, HostNlLink *link, HostNlLink *changes, CvError **err,
-                 const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+static int host_link_change(HostNl *nl, HostNlLink *link, HostNlLink *changes, CvError **err,
+                            const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 
 static int
-host_link_change(HostNl *nl, HostNlLink *link, HostNlLink *changes, CvError **err,
-                 const char *fmt, ...)
+host_link_change(HostNl *nl, HostNlLink *link, HostNlLink *changes, CvError **err, const char *fmt,
+                 ...)
 {
     host_nl_begin(nl);
     int rc = rtnl_link_change(nl->sk, link, changes, 0);
@@ -305,8 +302,8 @@ host_tap_setup(HostNl *nl, const DomainNetDef *net, const char *name, bool multi
 }
 
 int
-host_tap_prepare(const DomainNetDef *net, const char *name, bool multi_queue,
-                 bool *ret_created, CvError **err)
+host_tap_prepare(const DomainNetDef *net, const char *name, bool multi_queue, bool *ret_created,
+                 CvError **err)
 {
     if (host_tap_name_check(name, err) < 0)
         return -1;

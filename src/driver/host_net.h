@@ -14,7 +14,8 @@
 /**
  * host_tap_name: the TAP name interface `index` of domain `domain_name` uses when its
  * <target dev> is absent: at most 15 characters, stable for the domain, unique between
- * domains in practice ("cv" + a short hash of the name + index). New string.
+ * domains in practice ("cv" + 8 hex digits of a SHA-256 of the name + "n" + index; from
+ * index 10000 on the hash is shortened to stay within 15). New string.
  */
 char *host_tap_name(const char *domain_name, size_t index);
 
@@ -24,10 +25,19 @@ char *host_tap_name(const char *domain_name, size_t index);
  * IFF_MULTI_QUEUE when multi_queue) unless it exists, set up, given net->mtu, attached to
  * net->bridge for type bridge, and given the host-side <ip> addresses and <route>s.
  * *ret_created tells whether this call created it (only created TAPs are removed later).
- * On failure nothing this call created is left behind.
+ * On failure nothing this call created is left behind: a TAP it created is deleted; on a TAP
+ * that existed, the addresses and routes it added are removed and its bridge restored (MTU
+ * and up state stay). multi_queue must match how the VMM opens the TAP (CH with more than
+ * one queue pair: true; FC: false): the kernel refuses an open whose IFF_MULTI_QUEUE differs
+ * from the device's, and an existing TAP that does not match is an error here already.
+ * Addresses given without a prefix get libvirt's default (IPv4 class, /64 for IPv6).
+ * Errors name the TAP and carry the kernel's errno (VIR_ERR_SYSTEM_ERROR).
  */
 int host_tap_prepare(const DomainNetDef *net, const char *name, bool multi_queue,
                      bool *ret_created, CvError **err);
 
-/** host_tap_remove: delete TAP name; a TAP that is already gone is not an error. */
+/**
+ * host_tap_remove: delete TAP name; a TAP that is already gone is not an error, an interface
+ * of that name that is not a TAP is refused (VIR_ERR_OPERATION_INVALID) and left alone.
+ */
 int host_tap_remove(const char *name, CvError **err);

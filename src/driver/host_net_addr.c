@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/rtnetlink.h>
 #include <netlink/addr.h>
+#include <netlink/errno.h>
 #include <netlink/route/nexthop.h>
 #include <stdarg.h>
 #include <string.h>
@@ -57,10 +58,42 @@ host_nl_begin(HostNl *nl)
     nl->kernel_errno = 0;
 }
 
+/*
+ * The errno behind libnl result rc. Most requests go through our error callback; lookups
+ * (rtnl_link_get_kernel) install their own and leave only libnl's code, mapped back here for
+ * the errors a lookup meets.
+ */
+static int
+host_nl_errno(HostNl *nl, int rc)
+{
+    if (nl->kernel_errno > 0)
+        return nl->kernel_errno;
+    switch (-rc) {
+    case NLE_NODEV:
+        return ENODEV;
+    case NLE_OBJ_NOTFOUND:
+        return ENOENT;
+    case NLE_PERM:
+        return EPERM;
+    case NLE_NOACCESS:
+        return EACCES;
+    case NLE_EXIST:
+        return EEXIST;
+    case NLE_BUSY:
+        return EBUSY;
+    case NLE_OPNOTSUPP:
+        return EOPNOTSUPP;
+    case NLE_RANGE:
+        return ERANGE;
+    default:
+        return 0;
+    }
+}
+
 gboolean
 host_nl_is_errno(HostNl *nl, int rc, int errnum)
 {
-    return rc < 0 && nl->kernel_errno == errnum;
+    return rc < 0 && host_nl_errno(nl, rc) == errnum;
 }
 
 void
@@ -70,11 +103,11 @@ host_nl_error(HostNl *nl, int rc, CvError **err, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *text = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    if (nl->kernel_errno > 0)
-        cv_error_set_errno(err, VIR_FROM_NONE, nl->kernel_errno, "%s", text);
+    int errnum = host_nl_errno(nl, rc);
+    if (errnum > 0)
+        cv_error_set_errno(err, VIR_FROM_NONE, errnum, "%s", text);
     else
-        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR, "%s: %s", text,
-                     nl_geterror(rc));
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR, "%s: %s", text, nl_geterror(rc));
 }
 
 /* Undo records. */
@@ -127,14 +160,12 @@ host_net_prefix_default(const HostNlAddr *addr, unsigned int prefix)
 
 /* Parse text as an address of family (AF_INET/AF_INET6) for messages about tap. */
 static HostNlAddr *
-host_net_addr_parse(const char *text, int family, const char *what, const char *tap,
-                    CvError **err)
+host_net_addr_parse(const char *text, int family, const char *what, const char *tap, CvError **err)
 {
     HostNlAddr *a = NULL;
     /* a prefix comes in its own attribute, and words like "default" are not addresses */
     if (!text || strchr(text, '/') || nl_addr_parse(text, family, &a) < 0 ||
-        nl_addr_get_family(a) != family ||
-        nl_addr_get_len(a) != (family == AF_INET6 ? 16u : 4u)) {
+        nl_addr_get_family(a) != family || nl_addr_get_len(a) != (family == AF_INET6 ? 16u : 4u)) {
         if (a)
             nl_addr_put(a);
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
@@ -214,8 +245,8 @@ host_net_route_add(HostNl *nl, const char *tap, int ifindex, const DomainNetRout
                    HostNetUndo *undo, CvError **err)
 {
     int family = def->is_ipv6 ? AF_INET6 : AF_INET;
-    g_autoptr(HostNlAddr) dst = host_net_addr_parse(def->address, family, "route address", tap,
-                                                    err);
+    g_autoptr(HostNlAddr) dst =
+        host_net_addr_parse(def->address, family, "route address", tap, err);
     if (!dst)
         return -1;
     g_autoptr(HostNlAddr) gw = NULL;

@@ -55,11 +55,14 @@ static const char *const ki_compression_names[] = {
 static KiCompression
 ki_compression_detect(const unsigned char *p, size_t n)
 {
-    if (n >= 2 && p[0] == 0x1f && (p[1] == 0x8b || p[1] == 0x9e))
+    if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
         return KI_COMP_GZIP;
     if (n >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
         return KI_COMP_ZSTD;
-    if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+    if (n >= 6 && memcmp(p,
+                         "\xfd"
+                         "7zXZ\0",
+                         6) == 0)
         return KI_COMP_XZ;
     if (n >= 3 && memcmp(p, "\x5d\x00\x00", 3) == 0)
         return KI_COMP_LZMA;
@@ -185,8 +188,8 @@ ki_extract_gzip(KiExtract *x, CvError **err)
                              "kernel '%s': the gzip payload is truncated", x->kernel_path);
             else
                 cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
-                             "kernel '%s': cannot decompress the gzip payload: %s",
-                             x->kernel_path, gerr->message);
+                             "kernel '%s': cannot decompress the gzip payload: %s", x->kernel_path,
+                             gerr->message);
             return -1;
         }
         in_pos += nread;
@@ -286,8 +289,8 @@ ki_cache_usable(const char *path)
 
 /* Decompress into a temporary file in cache_dir, check it, make it durable, rename it. */
 static int
-ki_extract_to_cache(KiExtract *x, KiCompression comp, const char *cache_dir,
-                    const char *cache_path, CvError **err)
+ki_extract_to_cache(KiExtract *x, KiCompression comp, const char *cache_dir, const char *cache_path,
+                    CvError **err)
 {
     g_autofree char *base = g_path_get_basename(cache_path);
     g_autofree char *tmp = g_strdup_printf("%s/.%s.tmp-XXXXXX", cache_dir, base);
