@@ -48,8 +48,30 @@ void
 domain_status_clear(DomainStatus *st)
 {
     g_free(st->backend);
+    g_free(st->api_socket);
+    g_free(st->console_path);
+    g_strfreev(st->taps);
+    g_strfreev(st->overlays);
     domain_status_init(st);
 }
+
+void
+domain_status_copy(DomainStatus *dst, const DomainStatus *src)
+{
+    *dst = *src;
+    dst->backend = g_strdup(src->backend);
+    dst->api_socket = g_strdup(src->api_socket);
+    dst->console_path = g_strdup(src->console_path);
+    dst->taps = g_strdupv(src->taps);
+    dst->overlays = g_strdupv(src->overlays);
+}
+
+static const char *const intent_keys[DOMAIN_STOP_INTENT_LAST] = {
+    [DOMAIN_STOP_INTENT_NONE] = "none",
+    [DOMAIN_STOP_INTENT_SHUTDOWN] = "shutdown",
+    [DOMAIN_STOP_INTENT_DESTROY] = "destroyed",
+    [DOMAIN_STOP_INTENT_REBOOT] = "reboot",
+};
 
 bool
 domain_status_is_active(const DomainStatus *st)
@@ -112,6 +134,18 @@ domain_status_load_at(int run_domains_fd, const char *name, DomainStatus *ret_st
     st.backend = g_key_file_get_string(kf, GROUP, "backend", NULL);
     if (g_key_file_has_key(kf, GROUP, "persistent", NULL))
         st.persistent = g_key_file_get_boolean(kf, GROUP, "persistent", NULL);
+    st.api_socket = g_key_file_get_string(kf, GROUP, "api-socket", NULL);
+    st.console_path = g_key_file_get_string(kf, GROUP, "console-path", NULL);
+    st.waiter_pid = (pid_t)g_key_file_get_int64(kf, GROUP, "waiter-pid", NULL);
+    st.relay_pid = (pid_t)g_key_file_get_int64(kf, GROUP, "relay-pid", NULL);
+    st.relay_start_time = g_key_file_get_uint64(kf, GROUP, "relay-start-time", NULL);
+    st.taps = g_key_file_get_string_list(kf, GROUP, "taps", NULL, NULL);
+    st.overlays = g_key_file_get_string_list(kf, GROUP, "overlays", NULL, NULL);
+    g_autofree char *intent = g_key_file_get_string(kf, GROUP, "stop-intent", NULL);
+    for (int i = 0; intent && i < DOMAIN_STOP_INTENT_LAST; i++) {
+        if (strcmp(intent, intent_keys[i]) == 0)
+            st.stop_intent = i;
+    }
     *ret_st = st;
     return 0;
 }
@@ -129,6 +163,24 @@ domain_status_save(const char *live_dir, const DomainStatus *st, CvError **err)
     if (st->backend)
         g_key_file_set_string(kf, GROUP, "backend", st->backend);
     g_key_file_set_boolean(kf, GROUP, "persistent", st->persistent);
+    if (st->api_socket)
+        g_key_file_set_string(kf, GROUP, "api-socket", st->api_socket);
+    if (st->console_path)
+        g_key_file_set_string(kf, GROUP, "console-path", st->console_path);
+    if (st->waiter_pid)
+        g_key_file_set_int64(kf, GROUP, "waiter-pid", st->waiter_pid);
+    if (st->relay_pid) {
+        g_key_file_set_int64(kf, GROUP, "relay-pid", st->relay_pid);
+        g_key_file_set_uint64(kf, GROUP, "relay-start-time", st->relay_start_time);
+    }
+    if (st->taps && st->taps[0])
+        g_key_file_set_string_list(kf, GROUP, "taps", (const char *const *)st->taps,
+                                   g_strv_length(st->taps));
+    if (st->overlays && st->overlays[0])
+        g_key_file_set_string_list(kf, GROUP, "overlays", (const char *const *)st->overlays,
+                                   g_strv_length(st->overlays));
+    if (st->stop_intent > 0 && st->stop_intent < DOMAIN_STOP_INTENT_LAST)
+        g_key_file_set_string(kf, GROUP, "stop-intent", intent_keys[st->stop_intent]);
     gsize len = 0;
     g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
     g_autofree char *path = g_build_filename(live_dir, DOMAIN_STATUS_FILE, NULL);

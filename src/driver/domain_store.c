@@ -778,3 +778,45 @@ domain_store_has_snapshots(DomainStore *store, const char *name)
     closedir(dir);
     return any;
 }
+
+/* ---- live state -------------------------------------------------------------------------- */
+
+CvLock *
+domain_store_lock_live(DomainStore *store, const char *name, CvError **err)
+{
+    if (domain_store_check_name(name, NULL) < 0) {
+        no_domain_name(err, name);
+        return NULL;
+    }
+    CvLock *lock = cv_lock_dir_at(store->run_domains_fd, name, CV_LOCK_CREATE, 0700, NULL, err);
+    if (!lock)
+        cv_error_prefix(err, "cannot lock domain '%s': ", name);
+    return lock;
+}
+
+#define NEXT_ID_FILE "next-id"
+
+int
+domain_store_next_id(DomainStore *store, int *ret_id, CvError **err)
+{
+    g_autoptr(CvLock) lock = cv_lock_dir_at(store->run_domains_fd, ".", CV_LOCK_NONE, 0, NULL,
+                                            err);
+    if (!lock)
+        return -1;
+    char buf[32] = "";
+    ssize_t n = cv_file_read_head_at(store->run_domains_fd, NEXT_ID_FILE, buf, sizeof(buf) - 1);
+    guint64 id = 1;
+    if (n > 0) {
+        buf[n] = '\0';
+        g_strstrip(buf);
+        if (!g_ascii_string_to_unsigned(buf, 10, 1, G_MAXINT - 1, &id, NULL))
+            id = 1;
+    }
+    g_autofree char *next = g_strdup_printf("%" G_GUINT64_FORMAT "\n", id + 1);
+    g_autofree char *dir = g_build_filename(store->run, "domains", NULL);
+    if (cv_file_write_atomic_at(store->run_domains_fd, dir, NEXT_ID_FILE, next, strlen(next), 0600, 0,
+                                err) < 0)
+        return -1;
+    *ret_id = (int)id;
+    return 0;
+}

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "driver/domain_status.h"
+#include "util/cv_lock.h"
 #include "util/cv_error.h"
 #include "xml/domain_def.h"
 
@@ -139,3 +140,14 @@ int domain_store_status(DomainStore *store, const char *name, DomainStatus *ret_
 
 /** domain_store_has_snapshots: whether <root>/domains/<name>/snapshots holds anything. */
 bool domain_store_has_snapshots(DomainStore *store, const char *name);
+
+/**
+ * domain_store_lock_live: lock the live directory of name (<run>/domains/<name>, created as
+ * needed): the lock every lifecycle operation on name holds, in every process, so that two
+ * of them on one domain serialise and those on different domains run in parallel.
+ * Returns the lock, or NULL with *err.
+ */
+CvLock *domain_store_lock_live(DomainStore *store, const char *name, CvError **err);
+
+/** domain_store_next_id: a new domain id (1, 2, …), unique for the live root. 0 or -1. */
+int domain_store_next_id(DomainStore *store, int *ret_id, CvError **err);

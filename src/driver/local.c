@@ -1,12 +1,18 @@
 #include "local.h"
+#include "local_console.h"
 
 #include <string.h>
+
+#include "domain_events.h"
+#include "domain_watch.h"
+#include "local_lifecycle.h"
 
 /*
  * The local driver's domain entry points. Each one: check flags, find the domain in the
  * store (by name, checking the reference's uuid), act, answer. The store does the locking
  * and durability; backends validate and lower; nothing here knows a hypervisor.
- * Lifecycle members stay NULL until the "Run VMs" work: callers answer NO_SUPPORT.
+ * The lifecycle members live in local_lifecycle.c; every lookup here first checks that a
+ * domain recorded as running still has its VMM (local_lifecycle_check).
  */
 
 static LocalDriverPriv *
@@ -80,6 +86,7 @@ entry_of_flags(CocoonDomain *dom, unsigned int lookup, CvError **err)
         domain_store_lookup_name(priv_of(dom->conn)->store, dom->name, lookup, err);
     if (!e)
         return NULL;
+    local_lifecycle_check(dom->conn, e);
     if (memcmp(e->uuid, dom->uuid, DOMAIN_UUID_LEN) != 0) {
         char us[DOMAIN_UUID_STRING_LEN];
         domain_uuid_format(dom->uuid, us);
@@ -104,6 +111,9 @@ local_connect_close(CocoonConn *conn)
     LocalDriverPriv *priv = conn->priv;
     if (!priv)
         return;
+    domain_watch_stop(priv);
+    domain_events_free(priv->events);
+    g_mutex_clear(&priv->watch_lock);
     domain_store_free(priv->store);
     cocoon_config_free(priv->config);
     g_free(priv);
@@ -122,6 +132,8 @@ local_conn_open(const char *uri, const char *root, const char *run, CvError **er
     LocalDriverPriv *priv = g_new0(LocalDriverPriv, 1);
     priv->store = g_steal_pointer(&store);
     priv->config = g_steal_pointer(&config);
+    priv->events = domain_events_new();
+    g_mutex_init(&priv->watch_lock);
     CocoonConn *conn = g_new0(CocoonConn, 1);
     conn->driver = &local_driver;
     conn->uri = g_strdup(uri);
@@ -211,6 +223,9 @@ local_connect_list_all_domains(CocoonConn *conn, CocoonDomain ***ret_doms, size_
     g_autoptr(GPtrArray) entries = NULL;
     if (domain_store_list(store, &entries, err) < 0)
         return -1;
+
+    for (guint i = 0; i < entries->len; i++)
+        local_lifecycle_check(conn, entries->pdata[i]);
     g_ptr_array_sort(entries, entry_order);
 
     CocoonDomain **doms = g_new0(CocoonDomain *, entries->len + 1);
@@ -243,6 +258,8 @@ local_domain_lookup_by_name(CocoonConn *conn, const char *name, CvError **err)
 {
     g_autoptr(DomainStoreEntry) e =
         domain_store_lookup_name(priv_of(conn)->store, name, DOMAIN_STORE_LOOKUP_NONE, err);
+    if (e)
+        local_lifecycle_check(conn, e);
     return e ? domain_from_entry(conn, e) : NULL;
 }
 
@@ -250,6 +267,8 @@ static CocoonDomain *
 local_domain_lookup_by_uuid(CocoonConn *conn, const unsigned char *uuid, CvError **err)
 {
     g_autoptr(DomainStoreEntry) e = domain_store_lookup_uuid(priv_of(conn)->store, uuid, err);
+    if (e)
+        local_lifecycle_check(conn, e);
     return e ? domain_from_entry(conn, e) : NULL;
 }
 
@@ -260,7 +279,8 @@ local_domain_lookup_by_id(CocoonConn *conn, int id, CvError **err)
     if (id >= 0 && domain_store_list(priv_of(conn)->store, &entries, err) < 0)
         return NULL;
     for (guint i = 0; entries && i < entries->len; i++) {
-        const DomainStoreEntry *e = entries->pdata[i];
+        DomainStoreEntry *e = entries->pdata[i];
+        local_lifecycle_check(conn, e);
         if (entry_id(e) == id)
             return domain_from_entry(conn, e);
     }
@@ -286,7 +306,8 @@ local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int fl
     if (!backend || backend->validate(def, err) < 0)
         return NULL;
     g_autofree char *canonical = domain_def_format(def, -1);
-    if (domain_store_save(priv->store, def->name, def->uuid, canonical, NULL, err) < 0)
+    bool created = false;
+    if (domain_store_save(priv->store, def->name, def->uuid, canonical, &created, err) < 0)
         return NULL;
 
     DomainStatus st;
@@ -294,6 +315,8 @@ local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int fl
         domain_status_init(&st);
     int id = domain_status_is_active(&st) ? st.id : -1;
     domain_status_clear(&st);
+    local_lifecycle_emit(conn, def->name, def->uuid, id, VIR_DOMAIN_EVENT_DEFINED,
+                         created ? VIR_DOMAIN_EVENT_DEFINED_ADDED : VIR_DOMAIN_EVENT_DEFINED_UPDATED);
     return cocoon_domain_new(conn, def->name, def->uuid, id);
 }
 
@@ -319,6 +342,8 @@ local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err
     }
     if (domain_store_delete(store, dom->name, dom->uuid, err) < 0)
         return -1;
+    local_lifecycle_emit(dom->conn, dom->name, dom->uuid, entry_id(e), VIR_DOMAIN_EVENT_UNDEFINED,
+                         VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
     if (domain_status_is_active(&e->status)) {
         /* as libvirt: a running domain loses its definition and runs on as transient */
         e->status.persistent = false;
@@ -478,6 +503,32 @@ local_connect_domain_xml_to_native(CocoonConn *conn, const char *format, const c
     return backend->to_native(def, format, &ctx, err);
 }
 
+/* ---- consoles (local_console.c) ---------------------------------------------------------- */
+
+static int
+local_domain_open_console(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
+                          unsigned int flags, CvError **err)
+{
+    if (check_flags(flags, VIR_DOMAIN_CONSOLE_FORCE | VIR_DOMAIN_CONSOLE_SAFE,
+                    "virDomainOpenConsole", err) < 0)
+        return -1;
+    g_autoptr(DomainStoreEntry) e = entry_of(dom, err);
+    if (!e)
+        return -1;
+    if (!domain_status_is_active(&e->status)) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        return -1;
+    }
+    /* one console per domain: the first <console>/<serial>, by either alias */
+    if (dev_name && strcmp(dev_name, "console0") != 0 && strcmp(dev_name, "serial0") != 0) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INTERNAL_ERROR, "cannot find character device %s",
+                     dev_name);
+        return -1;
+    }
+    g_autofree char *live = domain_store_live_dir(priv_of(dom->conn)->store, dom->name);
+    return local_console_open(live, flags, st, err);
+}
+
 const CocoonDriver local_driver = {
     .name = "cocoon-local",
     .connectClose = local_connect_close,
@@ -502,4 +553,14 @@ const CocoonDriver local_driver = {
     .connectDomainXMLToNative = local_connect_domain_xml_to_native,
     .domainGetOSType = local_domain_get_os_type,
     .domainHasManagedSaveImage = local_domain_has_managed_save_image,
+    .domainOpenConsole = local_domain_open_console,
+    .domainCreateWithFlags = local_domain_create_with_flags,
+    .domainCreateXML = local_domain_create_xml,
+    .domainShutdownFlags = local_domain_shutdown_flags,
+    .domainDestroyFlags = local_domain_destroy_flags,
+    .domainReboot = local_domain_reboot,
+    .domainSuspend = local_domain_suspend,
+    .domainResume = local_domain_resume,
+    .connectDomainEventRegisterAny = local_connect_domain_event_register_any,
+    .connectDomainEventDeregisterAny = local_connect_domain_event_deregister_any,
 };

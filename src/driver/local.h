@@ -9,9 +9,15 @@
  * (domain_store.h). Private to src/driver.
  */
 
+typedef struct DomainEvents DomainEvents;
+typedef struct DomainWatch DomainWatch;
+
 typedef struct {
     DomainStore *store;
     CocoonConfig *config;
+    DomainEvents *events; /* lifecycle callbacks (domain_events.h) */
+    GMutex watch_lock;    /* guards watch */
+    DomainWatch *watch;   /* the VMM watcher, started with the first callback (domain_watch.h) */
 } LocalDriverPriv;
 
 extern const CocoonDriver local_driver;
@@ -31,3 +37,9 @@ int local_node_get_info(CocoonConn *conn, CocoonNodeInfo *ret_info, CvError **er
 
 /** local_version_parse: "major.minor.micro" as major*1000000+minor*1000+micro, or -1. */
 long long local_version_parse(const char *version);
+
+/**
+ * local_conn_autostart: start every persistent domain marked autostart that is not running
+ * (cocoond at start-up). Returns how many failed to start; the first failure in *err.
+ */
+int local_conn_autostart(CocoonConn *conn, CvError **err);

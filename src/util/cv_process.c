@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CV_PROCESS_POLL_MIN_US 5000
-#define CV_PROCESS_POLL_MAX_US 50000
+/* Waits poll from 0.5 ms up, growing by a quarter each time: a VMM that comes up in a few ms
+ * is seen within a fraction of that, and a slow one costs few wake-ups. */
+#define CV_PROCESS_POLL_MIN_US 500
+#define CV_PROCESS_POLL_MAX_US 20000
 #define CV_PROCESS_TAIL_BYTES 4096
 
 /* Close *fd when open and mark it closed. */
@@ -97,9 +100,94 @@ fail:;
     _exit(127);
 }
 
-/* The intermediate child: reset signals, fork the VMM, report its pid (or -errno), exit. */
+/* Exit-status recording (cv_process_set_exit_file): per thread, so that concurrent launches
+ * of different domains in a threaded daemon do not see each other's setting. */
+static __thread char *cv_process_exit_path;
+static __thread pid_t cv_process_waiter_pid;
+
+/* What the spawn pipe carries back: the VMM's pid (or -errno) and its waiter's (0: none). */
+typedef struct {
+    pid_t vmm;
+    pid_t waiter;
+} CvSpawnReport;
+
+/* Decimal of a non-negative int into buf (at least 12 bytes); async-signal-safe. */
+static size_t
+cv_process_format_uint(unsigned int v, char *buf)
+{
+    char tmp[12];
+    size_t n = 0, len = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof(tmp));
+    while (n > 0)
+        buf[len++] = tmp[--n];
+    return len;
+}
+
+/*
+ * The waiter: stays for as long as the VMM runs, so that the driver can tell afterwards how
+ * it ended (exit code vs signal) — a pidfd or /proc cannot say that about a process that is
+ * not one's child. Only async-signal-safe calls: the spawning process may be threaded.
+ */
 static G_NORETURN void
-cv_process_spawn_child(const char *const *argv, const int fds[3], int pid_fd, int errno_fd)
+cv_process_waiter(const char *const *argv, const int fds[3], int pid_fd, int errno_fd,
+                  const char *exit_path, const char *exit_tmp)
+{
+    CvSpawnReport report = {.waiter = getpid()};
+
+    /* Its own session: a Ctrl-C on the caller's terminal must not take it down. */
+    setsid();
+    /* vfork: the waiter is single-threaded and the child only execs (or reports and exits),
+     * so the page tables need not be copied a third time */
+    report.vmm = vfork();
+    if (report.vmm == 0) {
+        close(pid_fd);
+        cv_process_exec_child(argv, fds, errno_fd);
+    }
+    if (report.vmm < 0)
+        report.vmm = -errno;
+    cv_process_write_all(pid_fd, &report, sizeof(report));
+    if (report.vmm < 0)
+        _exit(0);
+
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    int quiet[] = {SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
+    for (size_t i = 0; i < G_N_ELEMENTS(quiet); i++)
+        sigaction(quiet[i], &ign, NULL);
+    /* Hold nothing of the caller's: not its sockets, not the VMM's PTY, not the pipes. */
+    if (close_range(0, ~0U, 0) < 0) {
+        for (int fd = 0; fd < 4096; fd++)
+            close(fd);
+    }
+    if (chdir("/") < 0) {
+        /* nothing depends on it */
+    }
+
+    int status = 0;
+    while (waitpid(report.vmm, &status, 0) < 0) {
+        if (errno != EINTR)
+            _exit(1);
+    }
+    char buf[16];
+    size_t len = cv_process_format_uint((unsigned int)status, buf);
+    buf[len++] = '\n';
+    int fd = open(exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        cv_process_write_all(fd, buf, len);
+        close(fd);
+        rename(exit_tmp, exit_path);
+    }
+    _exit(0);
+}
+
+/* The intermediate child: reset signals, fork the VMM (through a waiter when an exit file is
+ * wanted), report its pid (or -errno), exit. */
+static G_NORETURN void
+cv_process_spawn_child(const char *const *argv, const int fds[3], int pid_fd, int errno_fd,
+                       const char *exit_path, const char *exit_tmp)
 {
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigset_t none;
@@ -110,15 +198,53 @@ cv_process_spawn_child(const char *const *argv, const int fds[3], int pid_fd, in
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    pid_t pid = fork();
+    CvSpawnReport report = {0};
+    /* the waiter runs code of its own and needs a copy; the direct child only execs */
+    pid_t pid = exit_path ? fork() : vfork();
     if (pid == 0) {
+        if (exit_path)
+            cv_process_waiter(argv, fds, pid_fd, errno_fd, exit_path, exit_tmp);
         close(pid_fd);
         cv_process_exec_child(argv, fds, errno_fd);
     }
-    if (pid < 0)
-        pid = -errno;
-    cv_process_write_all(pid_fd, &pid, sizeof(pid));
+    if (pid < 0) {
+        report.vmm = -errno;
+        cv_process_write_all(pid_fd, &report, sizeof(report));
+    } else if (!exit_path) {
+        report.vmm = pid;
+        cv_process_write_all(pid_fd, &report, sizeof(report));
+    }
+    /* with a waiter, the waiter reports */
     _exit(0);
+}
+
+void
+cv_process_set_exit_file(const char *path)
+{
+    g_free(cv_process_exit_path);
+    cv_process_exit_path = g_strdup(path);
+    cv_process_waiter_pid = 0;
+}
+
+pid_t
+cv_process_last_waiter(void)
+{
+    return cv_process_waiter_pid;
+}
+
+int
+cv_process_exit_status_read(const char *path, int *ret_wstatus)
+{
+    g_autofree char *text = NULL;
+    guint64 v = 0;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return -1;
+    g_strstrip(text);
+    if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXINT, &v, NULL))
+        return -1;
+    *ret_wstatus = (int)v;
+    return 0;
 }
 
 int
@@ -129,8 +255,11 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
     int pid_pipe[2] = {-1, -1};
     int errno_pipe[2] = {-1, -1};
     int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
+    CvSpawnReport report = {0};
     pid_t vmm = 0;
     int exec_errno = 0;
+    g_autofree char *exit_path = g_strdup(cv_process_exit_path);
+    g_autofree char *exit_tmp = exit_path ? g_strconcat(exit_path, ".tmp", NULL) : NULL;
     int ret = -1;
 
     g_return_val_if_fail(argv && argv[0], -1);
@@ -160,19 +289,22 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
     if (mid == 0) {
         close(pid_pipe[0]);
         close(errno_pipe[0]);
-        cv_process_spawn_child(argv, fds, pid_pipe[1], errno_pipe[1]);
+        cv_process_spawn_child(argv, fds, pid_pipe[1], errno_pipe[1], exit_path, exit_tmp);
     }
     cv_process_close(&pid_pipe[1]);
     cv_process_close(&errno_pipe[1]);
 
-    ssize_t n = cv_process_read_all(pid_pipe[0], &vmm, sizeof(vmm));
+    ssize_t n = cv_process_read_all(pid_pipe[0], &report, sizeof(report));
     while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
         ;
-    if (n != (ssize_t)sizeof(vmm) || vmm <= 0) {
-        cv_error_set_errno(err, VIR_FROM_NONE, n == (ssize_t)sizeof(vmm) ? -vmm : EIO,
+    vmm = report.vmm;
+    if (n != (ssize_t)sizeof(report) || vmm <= 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, n == (ssize_t)sizeof(report) ? -vmm : EIO,
                            "cannot fork child process for '%s'", argv[0]);
         goto cleanup;
     }
+    if (exit_path)
+        cv_process_waiter_pid = report.waiter;
     /* EOF without data: exec succeeded and closed the pipe. */
     n = cv_process_read_all(errno_pipe[0], &exec_errno, sizeof(exec_errno));
     if (n == (ssize_t)sizeof(exec_errno)) {
@@ -308,7 +440,7 @@ cv_process_wait_socket(const char *path, pid_t pid, unsigned long long start_tim
             return -1;
         }
         g_usleep(delay);
-        delay = MIN(delay * 2, CV_PROCESS_POLL_MAX_US);
+        delay = MIN(delay + delay / 4, CV_PROCESS_POLL_MAX_US);
     }
 }
 
@@ -325,7 +457,7 @@ cv_process_wait_exit(pid_t pid, unsigned long long start_time, unsigned int time
         if (g_get_monotonic_time() >= deadline)
             return false;
         g_usleep(delay);
-        delay = MIN(delay * 2, CV_PROCESS_POLL_MAX_US);
+        delay = MIN(delay + delay / 4, CV_PROCESS_POLL_MAX_US);
     }
 }
 

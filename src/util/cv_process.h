@@ -89,3 +89,24 @@ int cv_process_open_log(const char *path, CvError **err);
  * "'firecracker' exited while starting: <last log lines>".
  */
 void cv_process_set_exit_error(CvError **err, const char *what, const char *log_path);
+
+/**
+ * cv_process_set_exit_file: from now on, cv_process_spawn on the calling thread (only) keeps
+ * a tiny waiter process between the intermediate child and the spawned process: it holds no
+ * fd of the caller, ignores terminal signals, and when the spawned process ends writes its
+ * raw wait status (decimal, see waitpid) atomically to path. NULL turns it off. The path is
+ * copied.
+ */
+void cv_process_set_exit_file(const char *path);
+
+/**
+ * cv_process_last_waiter: the pid of the waiter of the last successful spawn on the calling
+ * thread since cv_process_set_exit_file, or 0. The waiter exits right after writing the file.
+ */
+pid_t cv_process_last_waiter(void);
+
+/**
+ * cv_process_exit_status_read: the wait status a waiter wrote to path. Returns 0 with
+ * *ret_wstatus, or -1 when the file is missing or malformed.
+ */
+int cv_process_exit_status_read(const char *path, int *ret_wstatus);

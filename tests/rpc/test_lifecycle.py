@@ -19,6 +19,8 @@ def domain_xml(d):
     rootfs = os.path.join(d.dir, "rootfs.ext4")
     for p, size in ((kernel, 1 << 20), (rootfs, 8 << 20)):
         with open(p, "wb") as f:
+            if p == kernel:
+                f.write(b"\x7fELF\x02\x01\x01")  # FC boots an ELF vmlinux only
             f.truncate(size)
     path = os.path.join(d.dir, "web1.xml")
     with open(path, "w") as f:

@@ -20,6 +20,7 @@
 
 #include "cocoond_socket.h"
 #include "driver/driver.h"
+#include "driver/local.h"
 #include "rpc/rpc_server.h"
 #include "util/cv_paths.h"
 
@@ -157,6 +158,11 @@ main(int argc, char **argv)
     if (!conn)
         return fail("cannot open the driver on root '%s': %s", root_abs, err->message);
     log_verbose("serving root '%s', live state in '%s'", root_abs, run_abs);
+    g_autoptr(CvError) autostart_err = NULL;
+    int autostart_failed = local_conn_autostart(conn, &autostart_err);
+    if (autostart_failed > 0)
+        fprintf(stderr, "cocoond: %d autostart domain(s) failed to start: %s\n", autostart_failed,
+                autostart_err ? autostart_err->message : "");
 
     /* listening sockets: from systemd, else our own */
     g_autofree int *fds = NULL;

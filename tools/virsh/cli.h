@@ -86,6 +86,15 @@ extern const CliCmd cli_cmds_domain[];
 extern const CliCmd cli_cmds_lifecycle[];
 extern const CliCmd cli_cmds_list[];
 extern const CliCmd cli_cmds_host[];
+extern const CliCmd cli_cmds_console[];
+
+/* ---- cmd_console.c ---- */
+
+/**
+ * cli_console_run: virsh's console session on dom (dev_name NULL: the first console; flags:
+ * VIR_DOMAIN_CONSOLE_*): banner, raw terminal, Ctrl+] leaves. Prints errors; false on failure.
+ */
+bool cli_console_run(CliCtl *ctl, CocoonDomain *dom, const char *dev_name, unsigned int flags);
 
 /* ---- cli_parse.c ---- */
 

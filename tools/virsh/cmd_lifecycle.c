@@ -54,6 +54,40 @@ static int lifecycle_call(CocoonDomain *dom, LifecycleOp op, unsigned int flags,
     g_assert_not_reached();
 }
 
+/* virsh's --mode words of shutdown and reboot (comma-separated), as flags; false when a word
+ * is unknown (reported). The SHUTDOWN_* and REBOOT_* values are the same bits. */
+static bool lifecycle_mode_flags(const char *mode, unsigned int *ret_flags)
+{
+    static const struct {
+        const char *word;
+        unsigned int flag;
+    } modes[] = {
+        { "acpi", VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN },
+        { "agent", VIR_DOMAIN_SHUTDOWN_GUEST_AGENT },
+        { "initctl", VIR_DOMAIN_SHUTDOWN_INITCTL },
+        { "signal", VIR_DOMAIN_SHUTDOWN_SIGNAL },
+        { "paravirt", VIR_DOMAIN_SHUTDOWN_PARAVIRT },
+    };
+    g_auto(GStrv) words = g_strsplit(mode ? mode : "", ",", -1);
+    unsigned int flags = 0;
+
+    for (size_t w = 0; mode && words[w]; w++) {
+        size_t i;
+        for (i = 0; i < G_N_ELEMENTS(modes); i++) {
+            if (strcmp(words[w], modes[i].word) == 0)
+                break;
+        }
+        if (i == G_N_ELEMENTS(modes)) {
+            cli_error("Unknown mode %s value, expecting 'acpi', 'agent', 'initctl', 'signal' or "
+                      "'paravirt'", words[w]);
+            return false;
+        }
+        flags |= modes[i].flag;
+    }
+    *ret_flags = flags;
+    return true;
+}
+
 /* The flags a command's options ask for. */
 static unsigned int lifecycle_flags(const CliArgs *args, LifecycleOp op)
 {
@@ -88,19 +122,25 @@ static bool cmd_lifecycle(CliCtl *ctl, const CliArgs *args)
             break;
     }
     g_assert(i < G_N_ELEMENTS(lifecycle_ops));
+    unsigned int mode = 0;
+    if ((lifecycle_ops[i].op == LIFECYCLE_SHUTDOWN || lifecycle_ops[i].op == LIFECYCLE_REBOOT) &&
+        !lifecycle_mode_flags(cli_args_string(args, "mode"), &mode))
+        return false;
     if (!(dom = cli_domain_lookup(ctl, args, "domain", lifecycle_ops[i].by)))
         return false;
     if (lifecycle_ops[i].op == LIFECYCLE_START && dom->id >= 0) {
         cli_error("Domain is already active");
         return false;
     }
-    if (lifecycle_call(dom, lifecycle_ops[i].op, lifecycle_flags(args, lifecycle_ops[i].op),
-                       &err) < 0) {
+    if (lifecycle_call(dom, lifecycle_ops[i].op,
+                       lifecycle_flags(args, lifecycle_ops[i].op) | mode, &err) < 0) {
         cli_error("Failed to %s domain '%s'", lifecycle_ops[i].verb, name);
         cli_error_report(err);
         return false;
     }
     cli_print_extra(ctl, "Domain '%s' %s\n", name, lifecycle_ops[i].done);
+    if (lifecycle_ops[i].op == LIFECYCLE_START && cli_args_bool(args, "console"))
+        return cli_console_run(ctl, dom, NULL, 0);
     return true;
 }
 
@@ -138,6 +178,7 @@ static bool cmd_create(CliCtl *ctl, const CliArgs *args)
 static const CliOpt opts_start[] = {
     { "domain", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL,
       "name or uuid of the inactive domain" },
+    { "console", CLI_OPT_BOOL, 0, "attach to console after creation" },
     { "paused", CLI_OPT_BOOL, 0, "leave the guest paused after start" },
     { "autodestroy", CLI_OPT_BOOL, 0, "automatically destroy the guest when virsh disconnects" },
     { "bypass-cache", CLI_OPT_BOOL, 0, "avoid file system cache when loading" },
@@ -147,6 +188,18 @@ static const CliOpt opts_start[] = {
 
 static const CliOpt opts_domain_only[] = {
     OPT_DOMAIN,
+    { NULL },
+};
+
+static const CliOpt opts_shutdown[] = {
+    OPT_DOMAIN,
+    { "mode", CLI_OPT_STRING, 0, "shutdown mode: acpi|agent|initctl|signal|paravirt" },
+    { NULL },
+};
+
+static const CliOpt opts_reboot[] = {
+    OPT_DOMAIN,
+    { "mode", CLI_OPT_STRING, 0, "shutdown mode: acpi|agent|initctl|signal|paravirt" },
     { NULL },
 };
 
@@ -170,11 +223,11 @@ const CliCmd cli_cmds_lifecycle[] = {
       "Create a domain." },
     { "destroy", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_destroy, "destroy (stop) a domain",
       "Destroy a given domain." },
-    { "reboot", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_domain_only, "reboot a domain",
+    { "reboot", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_reboot, "reboot a domain",
       "Run a reboot command in the target domain." },
     { "resume", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_domain_only, "resume a domain",
       "Resume a previously suspended domain." },
-    { "shutdown", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_domain_only, "gracefully shutdown a domain",
+    { "shutdown", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_shutdown, "gracefully shutdown a domain",
       "Run shutdown in the target domain." },
     { "start", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_start,
       "start a (previously defined) inactive domain", "Start a domain." },

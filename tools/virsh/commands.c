@@ -9,6 +9,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_lifecycle,
     cli_cmds_list,
     cli_cmds_host,
+    cli_cmds_console,
     NULL,
 };
 

@@ -1,0 +1,138 @@
+#include "domain_events.h"
+
+#include <string.h>
+
+typedef struct {
+    gatomicrefcount ref;
+    int id;
+    bool any_domain;
+    unsigned char uuid[DOMAIN_UUID_LEN];
+    CocoonDomainEventLifecycleFunc cb;
+    void *opaque;
+    GDestroyNotify free_opaque;
+} EventCallback;
+
+struct DomainEvents {
+    GMutex lock;
+    GPtrArray *callbacks; /* EventCallback, each holding one reference */
+    int next_id;
+};
+
+static EventCallback *
+event_callback_ref(EventCallback *c)
+{
+    g_atomic_ref_count_inc(&c->ref);
+    return c;
+}
+
+static void
+event_callback_unref(EventCallback *c)
+{
+    if (!c || !g_atomic_ref_count_dec(&c->ref))
+        return;
+    if (c->free_opaque)
+        c->free_opaque(c->opaque);
+    g_free(c);
+}
+
+DomainEvents *
+domain_events_new(void)
+{
+    DomainEvents *events = g_new0(DomainEvents, 1);
+    g_mutex_init(&events->lock);
+    events->callbacks = g_ptr_array_new_with_free_func((GDestroyNotify)event_callback_unref);
+    return events;
+}
+
+void
+domain_events_free(DomainEvents *events)
+{
+    if (!events)
+        return;
+    g_ptr_array_unref(events->callbacks);
+    g_mutex_clear(&events->lock);
+    g_free(events);
+}
+
+int
+domain_events_register(DomainEvents *events, const unsigned char *uuid, int event_id,
+                       CocoonDomainEventLifecycleFunc cb, void *opaque, GDestroyNotify free_opaque,
+                       CvError **err)
+{
+    if (event_id != VIR_DOMAIN_EVENT_ID_LIFECYCLE) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_NO_SUPPORT,
+                     "event %d is not supported by this connection", event_id);
+        return -1;
+    }
+    if (!cb) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INVALID_ARG, "callback must not be NULL");
+        return -1;
+    }
+    EventCallback *c = g_new0(EventCallback, 1);
+    g_atomic_ref_count_init(&c->ref);
+    c->any_domain = uuid == NULL;
+    if (uuid)
+        memcpy(c->uuid, uuid, DOMAIN_UUID_LEN);
+    c->cb = cb;
+    c->opaque = opaque;
+    c->free_opaque = free_opaque;
+    g_mutex_lock(&events->lock);
+    c->id = events->next_id++;
+    g_ptr_array_add(events->callbacks, c);
+    g_mutex_unlock(&events->lock);
+    return c->id;
+}
+
+int
+domain_events_deregister(DomainEvents *events, int callback_id, CvError **err)
+{
+    EventCallback *found = NULL;
+    g_mutex_lock(&events->lock);
+    for (guint i = 0; i < events->callbacks->len; i++) {
+        EventCallback *c = events->callbacks->pdata[i];
+        if (c->id == callback_id) {
+            found = g_ptr_array_steal_index(events->callbacks, i);
+            break;
+        }
+    }
+    g_mutex_unlock(&events->lock);
+    if (!found) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INVALID_ARG,
+                     "could not find event callback %d for deregistration", callback_id);
+        return -1;
+    }
+    event_callback_unref(found);
+    return 0;
+}
+
+unsigned int
+domain_events_count(DomainEvents *events)
+{
+    g_mutex_lock(&events->lock);
+    unsigned int n = events->callbacks->len;
+    g_mutex_unlock(&events->lock);
+    return n;
+}
+
+void
+domain_events_emit(DomainEvents *events, CocoonConn *conn, const char *name,
+                   const unsigned char *uuid, int id, int event, int detail)
+{
+    if (!events)
+        return;
+    g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func((GDestroyNotify)event_callback_unref);
+    g_mutex_lock(&events->lock);
+    for (guint i = 0; i < events->callbacks->len; i++) {
+        EventCallback *c = events->callbacks->pdata[i];
+        if (c->any_domain || memcmp(c->uuid, uuid, DOMAIN_UUID_LEN) == 0)
+            g_ptr_array_add(due, event_callback_ref(c));
+    }
+    g_mutex_unlock(&events->lock);
+    if (due->len == 0)
+        return;
+    g_autoptr(CocoonDomain) dom = cocoon_domain_new(conn, name, uuid, id);
+    for (guint i = 0; i < due->len; i++) {
+        EventCallback *c = due->pdata[i];
+        c->cb(conn, dom, event, detail, c->opaque);
+    }
+}

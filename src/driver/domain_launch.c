@@ -1,0 +1,256 @@
+#include "domain_launch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver/disk_overlay.h"
+#include "driver/host_net.h"
+#include "driver/kernel_image.h"
+#include "driver/local_console.h"
+#include "util/cv_file.h"
+#include "util/cv_process.h"
+
+/* How a VMM still there at teardown is stopped; how long helpers get to go by themselves. */
+#define LAUNCH_STOP_TERM_MS 2000
+#define LAUNCH_STOP_KILL_MS 5000
+#define LAUNCH_HELPER_EXIT_MS 2000
+
+/* Everything one boot prepares before the backend's launch, owned here. */
+typedef struct {
+    char *live;
+    GPtrArray *tap_names;  /* per <interface> */
+    GPtrArray *disk_paths; /* per <disk>: the overlay, or NULL */
+    char *kernel;
+    char *binary;
+    int pty_master, pty_slave;
+} LaunchPrep;
+
+static void
+launch_prep_clear(LaunchPrep *p)
+{
+    g_free(p->live);
+    if (p->tap_names)
+        g_ptr_array_unref(p->tap_names);
+    if (p->disk_paths)
+        g_ptr_array_unref(p->disk_paths);
+    g_free(p->kernel);
+    g_free(p->binary);
+    if (p->pty_master >= 0)
+        close(p->pty_master);
+    if (p->pty_slave >= 0)
+        close(p->pty_slave);
+}
+
+/* Append s to the NULL-terminated *v. */
+static void
+strv_push(char ***v, const char *s)
+{
+    guint n = *v ? g_strv_length(*v) : 0;
+    *v = g_renew(char *, *v, n + 2);
+    (*v)[n] = g_strdup(s);
+    (*v)[n + 1] = NULL;
+}
+
+static int
+launch_taps(const CocoonBackend *backend, const DomainDef *def, LaunchPrep *p, DomainStatus *st,
+            CvError **err)
+{
+    p->tap_names = g_ptr_array_new_with_free_func(g_free);
+    for (size_t i = 0; i < def->nnets; i++) {
+        const DomainNetDef *net = def->nets[i];
+        char *name = net->target_dev ? g_strdup(net->target_dev) : host_tap_name(def->name, i);
+        g_ptr_array_add(p->tap_names, name);
+        bool multi_queue = backend->kind == BACKEND_CLOUD_HYPERVISOR && net->queues > 1;
+        bool created = false;
+        if (host_tap_prepare(net, name, multi_queue, &created, err) < 0)
+            return -1;
+        if (created)
+            strv_push(&st->taps, name);
+    }
+    g_ptr_array_add(p->tap_names, NULL);
+    return 0;
+}
+
+static int
+launch_overlays(const DomainDef *def, LaunchPrep *p, DomainStatus *st, CvError **err)
+{
+    p->disk_paths = g_ptr_array_new_with_free_func(g_free);
+    for (size_t i = 0; i < def->ndisks; i++) {
+        const DomainDiskDef *disk = def->disks[i];
+        char *path = NULL;
+        if (disk->transient && disk->source) {
+            g_autofree char *file = g_strdup_printf("%s.overlay", disk->target_dev);
+            path = g_build_filename(p->live, file, NULL);
+            /* a leftover of a boot that could not clean up: this boot starts afresh */
+            unlink(path);
+            if (disk_overlay_create(disk->source, path, err) < 0) {
+                g_free(path);
+                return -1;
+            }
+            strv_push(&st->overlays, path);
+        }
+        g_ptr_array_add(p->disk_paths, path);
+    }
+    g_ptr_array_add(p->disk_paths, NULL);
+    return 0;
+}
+
+/* The relay that owns the guest console; none for a domain without serial or console. */
+static int
+launch_relay(const DomainDef *def, LaunchPrep *p, const BackendVm *vm, DomainStatus *st,
+             CvError **err)
+{
+    if (def->nserials == 0 && def->nconsoles == 0)
+        return 0;
+    if (p->pty_master < 0 && !vm->console_path)
+        return 0;
+    pid_t relay = 0;
+    if (local_console_relay_start(p->live, p->pty_master, vm->console_path, vm->pid, &relay, err) <
+        0)
+        return -1;
+    st->relay_pid = relay;
+    cv_process_start_time(relay, &st->relay_start_time, NULL);
+    return 0;
+}
+
+static int
+launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
+           const DomainDef *def, bool paused, LaunchPrep *p, DomainStatus *st, CvError **err)
+{
+    if (!(p->binary = cocoon_config_resolve_binary(config, backend, def->emulator, err)))
+        return -1;
+    if (launch_taps(backend, def, p, st, err) < 0 || launch_overlays(def, p, st, err) < 0)
+        return -1;
+    if (backend->kind == BACKEND_FIRECRACKER && def->os.kernel) {
+        g_autofree char *cache =
+            g_build_filename(domain_store_root(store), "cache", "kernels", NULL);
+        if (!(p->kernel = kernel_image_resolve(def->os.kernel, cache, err)))
+            return -1;
+    }
+    /* FC's console is its stdin/stdout: a PTY whose master the relay gets */
+    if (backend->kind == BACKEND_FIRECRACKER && (def->nserials > 0 || def->nconsoles > 0) &&
+        local_console_pty_open(&p->pty_master, &p->pty_slave, err) < 0)
+        return -1;
+
+    g_autofree char *log = g_build_filename(p->live, DOMAIN_LAUNCH_LOG, NULL);
+    g_autofree char *exit_file = g_build_filename(p->live, DOMAIN_LAUNCH_EXIT, NULL);
+    unlink(exit_file);
+    BackendLaunchCtx ctx = {
+        .binary = p->binary,
+        .log_path = log,
+        .console_fd = p->pty_slave,
+        .lower =
+            {
+                .run_dir = p->live,
+                .tap_names = (const char *const *)p->tap_names->pdata,
+                .disk_paths = (const char *const *)p->disk_paths->pdata,
+                .kernel_path = p->kernel,
+            },
+    };
+    BackendVm vm = {0};
+    cv_process_set_exit_file(exit_file);
+    int rc = backend->launch(def, &ctx, paused, &vm, err);
+    st->waiter_pid = cv_process_last_waiter();
+    cv_process_set_exit_file(NULL);
+    if (p->pty_slave >= 0) {
+        close(p->pty_slave);
+        p->pty_slave = -1;
+    }
+    if (rc < 0)
+        return -1;
+    st->pid = vm.pid;
+    st->start_time = vm.start_time;
+    st->api_socket = g_steal_pointer(&vm.api_socket);
+    st->console_path = g_strdup(vm.console_path);
+    int relay_rc = launch_relay(def, p, &vm, st, err);
+    backend_vm_clear(&vm);
+    return relay_rc;
+}
+
+int
+domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
+                    const DomainDef *def, bool paused, DomainStatus *ret_st, CvError **err)
+{
+    LaunchPrep p = {
+        .live = domain_store_live_dir(store, def->name), .pty_master = -1, .pty_slave = -1};
+    DomainStatus st;
+    domain_status_init(&st);
+    st.backend = g_strdup(backend->name);
+
+    int rc = cv_dir_ensure(p.live, 0700, err);
+    if (rc == 0)
+        rc = launch_run(store, config, backend, def, paused, &p, &st, err);
+    launch_prep_clear(&p);
+    if (rc < 0) {
+        domain_launch_teardown(store, def->name, &st);
+        domain_status_clear(&st);
+        return -1;
+    }
+    *ret_st = st;
+    return 0;
+}
+
+/* Wait (bounded) for a helper process to be gone; TERM it when it lingers. */
+static void
+launch_helper_finish(pid_t pid, unsigned long long start_time)
+{
+    if (pid <= 0)
+        return;
+    if (!cv_process_wait_exit(pid, start_time, LAUNCH_HELPER_EXIT_MS))
+        cv_process_stop(pid, start_time, LAUNCH_STOP_TERM_MS, LAUNCH_STOP_KILL_MS, NULL);
+}
+
+/* Remove everything in the live directory but the logs (the VMM's, the relay's). */
+static void
+launch_live_dir_empty(const char *live)
+{
+    int fd = open(live, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            g_str_has_suffix(de->d_name, ".log"))
+            continue;
+        if (unlinkat(fd, de->d_name, 0) < 0 && (errno == EISDIR || errno == EPERM))
+            cv_dir_remove_tree_at(fd, de->d_name, NULL);
+    }
+    closedir(dir);
+}
+
+void
+domain_launch_teardown(DomainStore *store, const char *name, const DomainStatus *st)
+{
+    if (st->pid > 0)
+        cv_process_stop(st->pid, st->start_time, LAUNCH_STOP_TERM_MS, LAUNCH_STOP_KILL_MS, NULL);
+    /* the waiter writes the exit file right after the VMM is gone: let it, then remove it */
+    launch_helper_finish(st->waiter_pid, 0);
+    launch_helper_finish(st->relay_pid, st->relay_start_time);
+    for (size_t i = 0; st->taps && st->taps[i]; i++)
+        host_tap_remove(st->taps[i], NULL);
+    for (size_t i = 0; st->overlays && st->overlays[i]; i++)
+        unlink(st->overlays[i]);
+    g_autofree char *live = domain_store_live_dir(store, name);
+    launch_live_dir_empty(live);
+}
+
+int
+domain_launch_exit_status(DomainStore *store, const char *name, const DomainStatus *st)
+{
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *path = g_build_filename(live, DOMAIN_LAUNCH_EXIT, NULL);
+    int status = -1;
+    if (st->waiter_pid > 0)
+        cv_process_wait_exit(st->waiter_pid, 0, 1000);
+    if (cv_process_exit_status_read(path, &status) < 0)
+        return -1;
+    return status;
+}

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <stdbool.h>
+
+#include "driver/config.h"
+#include "driver/domain_status.h"
+#include "driver/domain_store.h"
+#include "util/cv_error.h"
+#include "xml/domain_def.h"
+
+/*
+ * One boot of a domain: the host resources it needs, made in order (TAPs, transient-disk
+ * overlays, the FC kernel, the console PTY), the backend's launch, the console relay — and
+ * the teardown that releases exactly what the status records. Callers hold the domain's live
+ * lock (domain_store_lock_live).
+ */
+
+/* Files of a boot in the live directory. */
+#define DOMAIN_LAUNCH_LOG "vmm.log"
+#define DOMAIN_LAUNCH_EXIT "vmm.exit"
+
+/**
+ * domain_launch_start: boot def (backend: its backend) in the live directory of def->name,
+ * left paused when paused. On success *ret_st holds the runtime half of the status (pid,
+ * start time, backend, waiter, sockets, console, TAPs and overlays it created, relay); the
+ * caller adds state, id and persistence and saves it. On failure nothing the call made is
+ * left (no process, socket, TAP, overlay, relay, exit file) and the error carries the
+ * hypervisor's own words.
+ */
+int domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
+                        const DomainDef *def, bool paused, DomainStatus *ret_st, CvError **err);
+
+/**
+ * domain_launch_teardown: stop what st records (VMM, relay; SIGTERM then SIGKILL when still
+ * alive) and remove what it made: TAPs, overlays, sockets, the exit file, the status and the
+ * live definition. The log stays. Best effort: never fails.
+ */
+void domain_launch_teardown(DomainStore *store, const char *name, const DomainStatus *st);
+
+/**
+ * domain_launch_exit_status: how the VMM of name ended, as the waiter recorded it (a raw wait
+ * status); waits up to a second for the waiter to write it. -1 when unknown.
+ */
+int domain_launch_exit_status(DomainStore *store, const char *name, const DomainStatus *st);

@@ -1,0 +1,519 @@
+#include "driver/local_console.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "console/console_proto.h"
+#include "console/cv_pty.h"
+#include "util/cv_process.h"
+
+/*
+ * The local driver's consoles: the PTY pair, the relay process (spawned detached, readiness
+ * reported on a socket so nobody sleeps) and the stream bound to a viewer connection.
+ */
+
+#define VIR_FROM_THIS VIR_FROM_STREAMS
+
+#define RELAY_NAME "cocoon-console-relay"
+/* What the relay says on stderr before it detaches, kept for the error message. */
+#define RELAY_STDERR_MAX 4096
+
+#ifndef COCOON_LIBEXECDIR
+#define COCOON_LIBEXECDIR "/usr/local/libexec"
+#endif
+
+char *
+local_console_socket_path(const char *live_dir)
+{
+    return g_build_filename(live_dir, "console.sock", NULL);
+}
+
+int
+local_console_pty_open(int *ret_master, int *ret_slave, CvError **err)
+{
+    int master, slave;
+
+    if (cv_pty_open(&master, NULL, &slave, err) < 0)
+        return -1;
+    *ret_master = master;
+    *ret_slave = slave;
+    return 0;
+}
+
+/* ---- the relay binary -------------------------------------------------------------------- */
+
+static bool
+relay_candidate_ok(const char *path)
+{
+    return g_file_test(path, G_FILE_TEST_IS_REGULAR) && access(path, X_OK) == 0;
+}
+
+/* Where the relay is: $COCOON_CONSOLE_RELAY; next to the running program (an installed
+ * <prefix>/bin/x finds <prefix>/libexec, a program in the build tree finds tools/relay/); the
+ * configured libexecdir. New string, or NULL with *err. */
+static char *
+relay_binary_find(CvError **err)
+{
+    const char *env = g_getenv("COCOON_CONSOLE_RELAY");
+    if (env && *env) {
+        if (relay_candidate_ok(env))
+            return g_strdup(env);
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INTERNAL_ERROR,
+                     "console relay '%s' (COCOON_CONSOLE_RELAY) is not an executable file", env);
+        return NULL;
+    }
+
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (exe) {
+        g_autofree char *dir = g_path_get_dirname(exe);
+        g_autofree char *sibling = g_build_filename(dir, "..", "libexec", RELAY_NAME, NULL);
+        if (relay_candidate_ok(sibling))
+            return g_steal_pointer(&sibling);
+        /* the build tree: tools/virsh/x, tests/a/b/x, … all sit a few levels below its root */
+        g_autofree char *up = g_strdup(dir);
+        for (int depth = 0; depth < 4; depth++) {
+            g_autofree char *cand = g_build_filename(up, "tools", "relay", RELAY_NAME, NULL);
+            if (relay_candidate_ok(cand))
+                return g_steal_pointer(&cand);
+            char *parent = g_path_get_dirname(up);
+            g_free(up);
+            up = parent;
+        }
+    }
+
+    g_autofree char *installed = g_build_filename(COCOON_LIBEXECDIR, RELAY_NAME, NULL);
+    if (relay_candidate_ok(installed))
+        return g_steal_pointer(&installed);
+    cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INTERNAL_ERROR,
+                 "cannot find the console relay '%s' (looked next to the program and in '%s')",
+                 RELAY_NAME, COCOON_LIBEXECDIR);
+    return NULL;
+}
+
+/* ---- starting the relay ------------------------------------------------------------------ */
+
+/* A copy of fd at 10 or above, so the child's dup2 onto 2/3/4 cannot clobber another source. */
+static int
+relay_fd_high(int fd)
+{
+    return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+static void
+relay_fd_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* posix_spawn: fd 0/1 /dev/null, 2 the error pipe, 3 the console (or none), 4 the ready socket,
+ * nothing else; own session, default signals. */
+static int
+relay_spawn(const char *const *argv, int console_fd, int ready_fd, int stderr_fd, pid_t *ret_pid,
+            CvError **err)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    pid_t pid;
+    int rc;
+
+    int e_hi = relay_fd_high(stderr_fd), c_hi = relay_fd_high(console_fd),
+        r_hi = relay_fd_high(ready_fd);
+    if (e_hi < 0 || r_hi < 0 || (console_fd >= 0 && c_hi < 0)) {
+        cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot duplicate a file descriptor");
+        relay_fd_close(&e_hi);
+        relay_fd_close(&c_hi);
+        relay_fd_close(&r_hi);
+        return -1;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&fa, e_hi, 2);
+    if (c_hi >= 0)
+        posix_spawn_file_actions_adddup2(&fa, c_hi, 3);
+    posix_spawn_file_actions_adddup2(&fa, r_hi, 4);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 5);
+
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+
+    rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    relay_fd_close(&e_hi);
+    relay_fd_close(&c_hi);
+    relay_fd_close(&r_hi);
+    if (rc != 0) {
+        cv_error_set_errno(err, VIR_FROM_THIS, rc, "cannot execute '%s'", argv[0]);
+        return -1;
+    }
+    *ret_pid = pid;
+    return 0;
+}
+
+/* Read fd to its end (or until the deadline, in monotonic µs); at most RELAY_STDERR_MAX kept.
+ * Returns false on timeout. */
+static bool
+relay_read_to_end(int fd, GString *out, gint64 deadline)
+{
+    char buf[512];
+    for (;;) {
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0)
+            return false;
+        int n = poll(&pfd, 1, (int)MIN(left, G_MAXINT));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0)
+            return true;
+        if (out->len < RELAY_STDERR_MAX)
+            g_string_append_len(out, buf, MIN((gsize)r, RELAY_STDERR_MAX - out->len));
+    }
+}
+
+/* The ready byte and, through SO_PASSCRED, the pid of whoever wrote it: the detached relay.
+ * Returns 1 with *ret_pid, 0 on EOF (the relay died before it was ready), -1 on timeout. */
+static int
+relay_read_ready(int fd, gint64 deadline, pid_t *ret_pid)
+{
+    for (;;) {
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (left <= 0)
+            return -1;
+        int n = poll(&pfd, 1, (int)MIN(left, G_MAXINT));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+
+        char byte = 0;
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(sizeof(struct ucred))];
+        } control;
+        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf)};
+        ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0 || byte != 'R')
+            return 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                struct ucred cred;
+                memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+                *ret_pid = cred.pid;
+                return 1;
+            }
+        }
+        return 0;
+    }
+}
+
+/* The relay's own words from its stderr ("error: cannot bind …" → "cannot bind …"). */
+static const char *
+relay_message(GString *text)
+{
+    g_strstrip(text->str);
+    text->len = strlen(text->str);
+    if (g_str_has_prefix(text->str, "error: "))
+        return text->str + strlen("error: ");
+    return text->len ? text->str : "no message";
+}
+
+int
+local_console_relay_start(const char *live_dir, int master_fd, const char *pty_path, pid_t vm_pid,
+                          pid_t *ret_pid, CvError **err)
+{
+    if ((master_fd < 0) == (pty_path == NULL)) {
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INTERNAL_ERROR,
+                     "a console relay needs either a PTY master or a PTY path");
+        return -1;
+    }
+    g_autofree char *relay = relay_binary_find(err);
+    if (!relay)
+        return -1;
+    g_autofree char *sock = local_console_socket_path(live_dir);
+    g_autofree char *log = g_build_filename(live_dir, "console-relay.log", NULL);
+    g_autofree char *pid_arg = g_strdup_printf("%d", (int)vm_pid);
+
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, relay);
+    g_ptr_array_add(argv, pty_path ? "--pty" : "--pty-fd");
+    g_ptr_array_add(argv, pty_path ? (char *)pty_path : "3");
+    g_ptr_array_add(argv, "--socket");
+    g_ptr_array_add(argv, sock);
+    if (vm_pid > 0) {
+        g_ptr_array_add(argv, "--pid");
+        g_ptr_array_add(argv, pid_arg);
+    }
+    g_ptr_array_add(argv, "--log");
+    g_ptr_array_add(argv, log);
+    g_ptr_array_add(argv, "--daemon");
+    g_ptr_array_add(argv, "--ready-fd");
+    g_ptr_array_add(argv, "4");
+    g_ptr_array_add(argv, NULL);
+
+    int ready[2] = {-1, -1}, errp[2] = {-1, -1}, one = 1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ready) < 0 ||
+        setsockopt(ready[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+        pipe2(errp, O_CLOEXEC) < 0) {
+        cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot create the console relay's pipes");
+        relay_fd_close(&ready[0]);
+        relay_fd_close(&ready[1]);
+        return -1;
+    }
+
+    pid_t child = -1, relay_pid = -1;
+    int ret = -1;
+    g_autoptr(GString) text = g_string_new(NULL);
+    if (relay_spawn((const char *const *)argv->pdata, pty_path ? -1 : master_fd, ready[1], errp[1],
+                    &child, err) < 0)
+        goto out;
+    relay_fd_close(&ready[1]);
+    relay_fd_close(&errp[1]);
+
+    /* The spawned process listens, detaches (its stderr closes) and exits; the detached relay
+     * then writes the ready byte. */
+    gint64 deadline = g_get_monotonic_time() + (gint64)cv_process_start_timeout_ms() * 1000;
+    if (!relay_read_to_end(errp[0], text, deadline)) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_TIMEOUT,
+                     "console relay '%s' did not start in time", relay);
+        goto out;
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_FAILED,
+                     "cannot start the console relay: %s", relay_message(text));
+        goto out;
+    }
+    int r = relay_read_ready(ready[0], deadline, &relay_pid);
+    if (r <= 0) {
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_FAILED,
+                     "the console relay exited before it was ready (see '%s')", log);
+        goto out;
+    }
+    *ret_pid = relay_pid;
+    ret = 0;
+
+out:
+    relay_fd_close(&ready[0]);
+    relay_fd_close(&ready[1]);
+    relay_fd_close(&errp[0]);
+    relay_fd_close(&errp[1]);
+    return ret;
+}
+
+/* ---- the stream -------------------------------------------------------------------------- */
+
+typedef struct {
+    int fd; /* the viewer connection after the handshake; -1 once finished */
+} ConsoleStreamPriv;
+
+static int
+console_stream_fd(CocoonStream *st, CvError **err)
+{
+    ConsoleStreamPriv *p = st->priv;
+    if (p->fd < 0)
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_INVALID, "stream is not open");
+    return p->fd;
+}
+
+static ssize_t
+console_stream_recv(CocoonStream *st, char *buf, size_t n, CvError **err)
+{
+    int fd = console_stream_fd(st, err);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        ssize_t r = recv(fd, buf, n, st->nonblock ? MSG_DONTWAIT : 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN && st->nonblock)
+            return -2;
+        if (errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            poll(&pfd, 1, -1);
+            continue;
+        }
+        if (errno == ECONNRESET)
+            return 0; /* the relay went away with our keystrokes unread: still the end */
+        cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot read from the console");
+        return -1;
+    }
+}
+
+static ssize_t
+console_stream_send(CocoonStream *st, const char *buf, size_t n, CvError **err)
+{
+    int fd = console_stream_fd(st, err);
+    size_t done = 0;
+    if (fd < 0)
+        return -1;
+    while (done < n) {
+        ssize_t w = send(fd, buf + done, n - done, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            poll(&pfd, 1, -1);
+            continue;
+        }
+        if (w < 0) {
+            cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot write to the console");
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)n;
+}
+
+static int
+console_stream_close(CocoonStream *st, bool reset)
+{
+    ConsoleStreamPriv *p = st->priv;
+    if (p->fd < 0)
+        return 0;
+    if (reset) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    } else {
+        shutdown(p->fd, SHUT_RDWR);
+    }
+    close(p->fd);
+    p->fd = -1;
+    return 0;
+}
+
+static int
+console_stream_finish(CocoonStream *st, CvError **err)
+{
+    return console_stream_close(st, false);
+}
+
+static int
+console_stream_abort(CocoonStream *st, CvError **err)
+{
+    return console_stream_close(st, true);
+}
+
+static int
+console_stream_get_fd(CocoonStream *st)
+{
+    return ((ConsoleStreamPriv *)st->priv)->fd;
+}
+
+static void
+console_stream_free_priv(void *data)
+{
+    ConsoleStreamPriv *p = data;
+    if (p && p->fd >= 0)
+        close(p->fd);
+    g_free(p);
+}
+
+static const CocoonStreamOps console_stream_ops = {
+    .recv = console_stream_recv,
+    .send = console_stream_send,
+    .finish = console_stream_finish,
+    .abort = console_stream_abort,
+    .get_fd = console_stream_get_fd,
+    .free_priv = console_stream_free_priv,
+};
+
+/* Connect to the relay's socket; OPERATION_INVALID when nothing listens there. */
+static int
+console_connect(const char *path, CvError **err)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INTERNAL_ERROR,
+                     "console socket path '%s' is too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot create a socket");
+        return -1;
+    }
+    while (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        if (errno == EINTR)
+            continue;
+        int saved = errno;
+        close(fd);
+        if (saved == ENOENT || saved == ECONNREFUSED) {
+            cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_INVALID,
+                         "cannot find a console relay for this domain");
+            return -1;
+        }
+        cv_error_set_errno(err, VIR_FROM_THIS, saved, "cannot connect to console socket '%s'",
+                           path);
+        return -1;
+    }
+    return fd;
+}
+
+int
+local_console_open(const char *live_dir, unsigned int flags, CocoonStream *st, CvError **err)
+{
+    const unsigned int known = VIR_DOMAIN_CONSOLE_FORCE | VIR_DOMAIN_CONSOLE_SAFE;
+    if (flags & ~known) {
+        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INVALID_ARG,
+                     "unsupported flags (0x%x) in function %s", flags & ~known, __func__);
+        return -1;
+    }
+    /* force wins over safe, as in the relay: taking over is what the user asked for */
+    ConsoleMode mode = (flags & VIR_DOMAIN_CONSOLE_FORCE)  ? CONSOLE_MODE_FORCE
+                       : (flags & VIR_DOMAIN_CONSOLE_SAFE) ? CONSOLE_MODE_SAFE
+                                                           : CONSOLE_MODE_INTERACTIVE;
+    g_autofree char *path = local_console_socket_path(live_dir);
+    int fd = console_connect(path, err);
+    if (fd < 0)
+        return -1;
+    if (console_client_attach_fd(fd, mode, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (st->nonblock)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ConsoleStreamPriv *p = g_new0(ConsoleStreamPriv, 1);
+    p->fd = fd;
+    if (st->ops && st->ops->free_priv)
+        st->ops->free_priv(st->priv);
+    cocoon_stream_bind(st, &console_stream_ops, p);
+    return 0;
+}

@@ -1,0 +1,130 @@
+"""Failed starts leave nothing behind (live directory, processes, TAPs) and carry the
+hypervisor's own words; two cocoonvirsh processes on one domain serialise; a real TAP is
+made for an <interface type='ethernet'> without <target dev> and removed after (root)."""
+
+import os
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lifeutil import Root, check, finish  # noqa: E402
+
+
+def links():
+    return set(os.listdir("/sys/class/net"))
+
+
+def failed_start(r, name, what, words, env=None, **kw):
+    r.define(name, **kw)
+    before = links()
+    out = r.virsh("start", name, env=env)
+    check(out.returncode == 1 and f"error: Failed to start domain '{name}'" in out.stderr,
+          f"{what}: start fails with virsh's first line")
+    check(all(w in out.stderr for w in words) and f"cannot start domain '{name}'" in out.stderr,
+          f"{what}: the error says why, in the hypervisor's words ({out.stderr.strip()!r})")
+    check(r.live_files(name) == [], f"{what}: the live directory holds nothing but logs "
+          f"({r.live_files(name)})")
+    check(not r.processes(), f"{what}: no process left ({r.processes()})")
+    check(links() == before, f"{what}: no network link left ({links() - before})")
+    check(r.state(name) == "shut off (unknown)", f"{what}: still shut off ({r.state(name)})")
+
+
+def fake(r, name, body):
+    path = os.path.join(r.dir, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body + "\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def failures(r):
+    failed_start(r, "nokernel", "missing kernel", ["/nonexistent/vmlinux"],
+                 kernel="/nonexistent/vmlinux")
+    nets = "<interface type='ethernet'><target dev='cvnope0' managed='no'/></interface>"
+    failed_start(r, "badtap", "a TAP that does not exist (managed='no')", ["cvnope0"], nets=nets)
+    missing = os.path.join(r.dir, "missing.img")
+    failed_start(r, "nodrive", "a drive file that does not exist (the VMM's 400)",
+                 ["PUT /drives/vda: 400", "Unable to open the block device backing file"],
+                 disks=[missing])
+    failed_start(r, "slow", "a VMM that never opens its socket",
+                 ["did not accept connections within 300 ms"],
+                 env={"COCOON_FIRECRACKER": fake(r, "slow-fc", "exec sleep 30"),
+                      "COCOON_START_TIMEOUT_MS": "300"})
+    failed_start(r, "dies", "a VMM that dies at once",
+                 ["exited while starting", "cannot open /dev/kvm: no such device"],
+                 env={"COCOON_FIRECRACKER": fake(
+                     r, "dying-fc", "echo 'cannot open /dev/kvm: no such device' >&2; exit 1")})
+    # the base image of a transient disk stays as it was when the start fails after its overlay
+    base = r.disk("keep.img", data=b"KEEP")
+    failed_start(r, "overlayfail", "a failure after the overlay was made",
+                 ["PUT /drives/vdb: 400"], disks=[(base, True), missing])
+    check(open(base, "rb").read(4) == b"KEEP", "the transient disk's base is untouched")
+
+
+def concurrent(r):
+    name = r.define("race")
+    results = []
+
+    def start():
+        results.append(r.virsh("start", name))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = [x for x in results if x.returncode == 0]
+    bad = [x for x in results if x.returncode != 0]
+    check(len(ok) == 1 and len(bad) == 1, "of two concurrent starts exactly one succeeds")
+    if bad:
+        e = bad[0].stderr
+        check("Domain is already active" in e or
+              ("Failed to start domain 'race'" in e and
+               "Requested operation is not valid: domain is already running" in e),
+              f"the other is told the domain is already running ({e.strip()!r})")
+    fc = [p for p in r.processes() if "fc-sim" in p[1]]
+    check(len(fc) == 1, f"one VMM runs ({len(fc)})")
+
+    # different domains start in parallel
+    names = [r.define(f"par{i}") for i in range(4)]
+    threads = [threading.Thread(target=lambda n=n: results.append(r.virsh("start", n)))
+               for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(all(r.state(n) == "running (booted)" for n in names), "four domains started in parallel")
+    for n in names + [name]:
+        r.ok("destroy", n)
+    check(not r.processes(), "nothing runs after destroying them")
+
+
+def tap(r):
+    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
+        print("(TAP creation needs root and /dev/net/tun: not tested here)")
+        return
+    before = links()
+    nets = "<interface type='ethernet'><model type='virtio'/></interface>"
+    for backend in ("fc", "ch"):
+        name = r.define(f"{backend}net", backend=backend, nets=nets)
+        out = r.ok("start", name)
+        new = links() - before
+        check(out.returncode == 0 and len(new) == 1, f"{backend}: a TAP is created ({new})")
+        tapname = next(iter(new)) if new else ""
+        flags = f"/sys/class/net/{tapname}/tun_flags"
+        check(os.path.exists(flags), f"{backend}: '{tapname}' is a TUN/TAP device")
+        r.ok("destroy", name)
+        check(links() == before, f"{backend}: the TAP is removed after stop ({links() - before})")
+
+
+def main():
+    with Root() as r:
+        failures(r)
+        concurrent(r)
+        tap(r)
+    finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Full lifecycle through the real cocoonvirsh, per backend (Firecracker and Cloud Hypervisor
+simulators): start, suspend, resume, reboot, shutdown, start --paused, destroy, destroy
+--graceful, with list / domstate --reason / dominfo after each step; shutdown ignored by the
+guest escalates; guest poweroff and reboot from inside honour on_poweroff / on_reboot;
+kill -9 of the VMM is a crash whose leftovers are cleaned; re-attach from a new process."""
+
+import os
+import re
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lifeutil import Root, alive, check, finish, wait_for  # noqa: E402
+
+
+def list_state(r, name):
+    for line in r.virsh("list", "--all").stdout.splitlines()[2:]:
+        cols = line.split(None, 2)
+        if len(cols) == 3 and cols[1] == name:
+            return cols[0], cols[2].strip()
+    return None
+
+
+def dominfo(r, name):
+    out = {}
+    for line in r.virsh("dominfo", name).stdout.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def expect(r, name, state, reason, what):
+    check(r.state(name) == f"{state} ({reason})", f"{what}: domstate --reason is "
+          f"'{state} ({reason})' (got '{r.state(name)}')")
+    ls = list_state(r, name)
+    info = dominfo(r, name)
+    if state == "shut off":
+        check(ls == ("-", "shut off"), f"{what}: list --all shows '- {name} shut off' ({ls})")
+        check(info.get("Id") == "-" and info.get("State") == "shut off",
+              f"{what}: dominfo says Id -, shut off ({info.get('Id')}, {info.get('State')})")
+    else:
+        check(ls is not None and ls[0].isdigit() and ls[1] == state,
+              f"{what}: list --all shows an id and '{state}' ({ls})")
+        check(info.get("Id") == (ls[0] if ls else None) and info.get("State") == state,
+              f"{what}: dominfo agrees ({info.get('Id')}, {info.get('State')})")
+
+
+def lifecycle(r, backend):
+    name = r.define(f"{backend}1", backend=backend, disks=[r.disk(f"{backend}1.img")])
+    expect(r, name, "shut off", "unknown", f"{backend} defined")
+
+    out = r.ok("start", name)
+    check(out.returncode == 0 and f"Domain '{name}' started" in out.stdout,
+          f"{backend}: start prints virsh's line")
+    expect(r, name, "running", "booted", f"{backend} started")
+    pid = r.pid(name)
+    check(alive(pid), f"{backend}: the VMM process runs (pid {pid})")
+
+    out = r.virsh("start", name)
+    check(out.returncode == 1 and "error: Domain is already active" in out.stderr,
+          f"{backend}: a second start fails with virsh's error ({out.stderr.strip()})")
+
+    out = r.ok("suspend", name)
+    check(f"Domain '{name}' suspended" in out.stdout, f"{backend}: suspend")
+    expect(r, name, "paused", "user", f"{backend} suspended")
+    out = r.ok("resume", name)
+    check(f"Domain '{name}' resumed" in out.stdout, f"{backend}: resume")
+    expect(r, name, "running", "unpaused", f"{backend} resumed")
+
+    out = r.ok("reboot", name)
+    check(f"Domain '{name}' is being rebooted" in out.stdout, f"{backend}: reboot")
+    expect(r, name, "running", "booted", f"{backend} rebooted")
+    if backend == "fc":
+        check(r.pid(name) != pid and alive(r.pid(name)),
+              "fc: reboot starts a new process (FC has no reboot)")
+    else:
+        check(r.pid(name) == pid, "ch: reboot keeps the process (vm.reboot)")
+
+    out = r.ok("shutdown", name)
+    check(f"Domain '{name}' is being shutdown" in out.stdout, f"{backend}: shutdown")
+    expect(r, name, "shut off", "shutdown", f"{backend} shut down")
+    check(not alive(pid) and not r.processes(), f"{backend}: no process left after shutdown")
+    check(r.live_files(name) == ["status"], f"{backend}: only the status is left in the live "
+          f"directory ({r.live_files(name)})")
+
+    out = r.ok("start", "--paused", name)
+    check(out.returncode == 0, f"{backend}: start --paused")
+    expect(r, name, "paused", "user", f"{backend} started paused")
+    out = r.ok("destroy", name)
+    check(f"Domain '{name}' destroyed" in out.stdout, f"{backend}: destroy")
+    expect(r, name, "shut off", "destroyed", f"{backend} destroyed")
+    check(not r.processes(), f"{backend}: no process left after destroy")
+
+    r.ok("start", name)
+    out = r.ok("destroy", "--graceful", name)
+    check(out.returncode == 0, f"{backend}: destroy --graceful")
+    expect(r, name, "shut off", "destroyed", f"{backend} destroyed gracefully")
+
+    for cmd in ("suspend", "resume", "shutdown", "destroy", "reboot"):
+        out = r.virsh(cmd, name)
+        check(out.returncode == 1 and "Requested operation is not valid: domain is not running"
+              in out.stderr, f"{backend}: {cmd} of a shut-off domain is refused")
+
+
+def shutdown_ignored(r, backend):
+    name = r.define(f"{backend}-deaf", backend=backend)
+    r.ok("start", name, env={"COCOON_SIM_IGNORE_SHUTDOWN": "1"})
+    pid = r.pid(name)
+    t0 = time.time()
+    out = r.ok("shutdown", name, env={"COCOON_SHUTDOWN_TIMEOUT_MS": "500",
+                                      "COCOON_STOP_TIMEOUT_MS": "500"})
+    took = time.time() - t0
+    check(out.returncode == 0 and not alive(pid),
+          f"{backend}: a shutdown the guest ignores ends the VMM with SIGTERM/SIGKILL ({took:.1f}s)")
+    check(took < 5, f"{backend}: within the configured timeouts ({took:.1f}s)")
+    expect(r, name, "shut off", "shutdown", f"{backend} shutdown escalated")
+    check(not r.processes(), f"{backend}: nothing left after the escalation")
+
+
+def crash(r, backend):
+    name = r.define(f"{backend}-crash", backend=backend,
+                    disks=[(r.disk(f"{backend}-crash.img"), True)])
+    r.ok("start", name)
+    overlay = [f for f in r.live_files(name) if f.endswith(".overlay")]
+    pid = r.kill_vmm(name, signal.SIGKILL)
+    wait_for(lambda: not alive(pid))
+    expect(r, name, "shut off", "crashed", f"{backend} killed behind Cocoon's back")
+    check(overlay and r.live_files(name) == ["status"],
+          f"{backend}: the crash's leftovers are cleaned ({overlay} → {r.live_files(name)})")
+    check(wait_for(lambda: not r.processes(), 5), f"{backend}: no relay or waiter left")
+
+
+def reattach(r, backend):
+    name = r.define(f"{backend}-again", backend=backend)
+    r.ok("start", name)
+    first = list_state(r, name)
+    # every cocoonvirsh is a new process: a fresh one must find the same VM
+    second = list_state(r, name)
+    check(first == second and first[1] == "running", f"{backend}: a new cocoonvirsh process sees "
+          f"the VM running with the same id ({first}, {second})")
+    check(r.virsh("domid", name).stdout.strip() == first[0], f"{backend}: domid agrees")
+    r.ok("destroy", name)
+
+
+def guest_events(r):
+    # FC: a guest reboot ends the process with 0; on_reboot restart starts it again
+    name = r.define("fc-rb", extra="<on_reboot>restart</on_reboot>")
+    r.ok("start", name)
+    pid = r.pid(name)
+    dom_id = list_state(r, name)[0]
+    os.kill(pid, signal.SIGUSR2)
+    wait_for(lambda: not alive(pid))
+    expect(r, name, "running", "booted", "fc guest reboot with on_reboot restart")
+    check(r.pid(name) != pid and alive(r.pid(name)), "fc: the guest reboot got a new process")
+    check(list_state(r, name)[0] == dom_id, "fc: the restarted domain keeps its id")
+    r.ok("destroy", name)
+
+    name = r.define("fc-rb-off", extra="<on_reboot>destroy</on_reboot>")
+    r.ok("start", name)
+    pid = r.pid(name)
+    os.kill(pid, signal.SIGUSR2)
+    wait_for(lambda: not alive(pid))
+    expect(r, name, "shut off", "shutdown", "fc guest reboot with on_reboot destroy")
+    check(not r.processes(), "fc: nothing left after on_reboot destroy")
+
+    # CH reboots in place: the process stays
+    name = r.define("ch-rb", backend="ch")
+    r.ok("start", name)
+    pid = r.pid(name)
+    os.kill(pid, signal.SIGUSR2)
+    time.sleep(0.3)
+    expect(r, name, "running", "booted", "ch guest reboot")
+    check(r.pid(name) == pid, "ch: a guest reboot keeps the VMM")
+
+    # CH guest poweroff: the VMM exits 0 → shut off (shutdown)
+    os.kill(pid, signal.SIGUSR1)
+    wait_for(lambda: not alive(pid))
+    expect(r, name, "shut off", "shutdown", "ch guest poweroff")
+    check(not r.processes(), "ch: nothing left after the guest powered off")
+
+    # FC x86 guest poweroff only halts: the process stays and so does 'running'; a shutdown
+    # then has to escalate
+    name = r.define("fc-halt")
+    r.ok("start", name)
+    pid = r.pid(name)
+    os.kill(pid, signal.SIGUSR1)
+    time.sleep(0.3)
+    expect(r, name, "running", "booted", "fc guest halted (process stays, as real FC)")
+    r.ok("shutdown", name, env={"COCOON_SHUTDOWN_TIMEOUT_MS": "300"})
+    expect(r, name, "shut off", "shutdown", "fc halted guest shut down")
+
+
+def transient(r):
+    base = r.disk("base.img", data=b"BASE" * 1024)
+    before = open(base, "rb").read()
+    path = r.xml("tr1", disks=[(base, True)])
+    out = r.ok("create", path)
+    check(f"Domain 'tr1' created from {path}" in out.stdout, "create prints virsh's line")
+    ls = list_state(r, "tr1")
+    check(ls is not None and ls[1] == "running", f"the transient domain runs ({ls})")
+    check(r.virsh("dominfo", "tr1").stdout.count("Persistent:     no") == 1,
+          "dominfo says it is not persistent")
+    overlay = os.path.join(r.live("tr1"), "vda.overlay")
+    check(os.path.exists(overlay) and open(overlay, "rb").read() == before,
+          "the transient disk's overlay exists while it runs, a copy of the base")
+    with open(overlay, "r+b") as f:
+        f.write(b"GUESTWROTE")
+    r.ok("destroy", "tr1")
+    check(not os.path.exists(overlay), "the overlay is gone after destroy")
+    check(open(base, "rb").read() == before, "the base image is untouched")
+    out = r.virsh("domstate", "tr1")
+    check(out.returncode == 1 and "failed to get domain 'tr1'" in out.stderr,
+          "a transient domain disappears when it stops")
+    check("tr1" not in r.virsh("list", "--all").stdout, "list --all no longer shows it")
+
+
+def main():
+    with Root() as r:
+        for backend in ("fc", "ch"):
+            lifecycle(r, backend)
+            shutdown_ignored(r, backend)
+            crash(r, backend)
+            reattach(r, backend)
+        guest_events(r)
+        transient(r)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
