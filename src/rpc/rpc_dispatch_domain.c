@@ -231,17 +231,35 @@ domain_set_autostart(RpcCall *call, void *a, void *r, CvError **err)
 static int
 domain_has_managed_save_image(RpcCall *call, void *a, void *r, CvError **err)
 {
-    /* Cocoon has no managed save (driver.h has no such member): every existing domain has
-     * none. Answered rather than refused because virt-manager treats a failure here as
-     * fatal for the domain; the lookup keeps "no such domain" an error. */
-    RPC_REQUIRE(call, domainIsActive, err);
     cvr_domain_flags_args *args = a;
     cvr_int_ret *ret = r;
     g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, &args->dom);
+    if (RPC_DRIVER(call, domainHasManagedSaveImage)) {
+        int v = RPC_DRIVER(call, domainHasManagedSaveImage)(dom, args->flags, err);
+        if (v < 0)
+            return -1;
+        ret->value = v;
+        return 0;
+    }
+    /* A driver without managed save has none for any existing domain. Answered rather than
+     * refused because virt-manager treats a failure here as fatal for the domain; the lookup
+     * keeps "no such domain" an error. */
+    RPC_REQUIRE(call, domainIsActive, err);
     if (RPC_DRIVER(call, domainIsActive)(dom, err) < 0)
         return -1;
     ret->value = 0;
     return 0;
+}
+
+static int
+domain_get_os_type(RpcCall *call, void *a, void *r, CvError **err)
+{
+    RPC_REQUIRE(call, domainGetOSType, err);
+    cvr_domain_args *args = a;
+    cvr_domain_get_os_type_ret *ret = r;
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, &args->dom);
+    ret->type = RPC_DRIVER(call, domainGetOSType)(dom, err);
+    return ret->type ? 0 : -1;
 }
 
 const RpcProcedure rpc_domain_procedures[] = {
@@ -283,9 +301,9 @@ const RpcProcedure rpc_domain_procedures[] = {
      RPC_XDR(cvr_domain_set_autostart_args), RPC_NONE, domain_set_autostart, RPC_PROC_WRITE},
     {CVR_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, "virDomainHasManagedSaveImage",
      RPC_XDR(cvr_domain_flags_args), RPC_XDR(cvr_int_ret), domain_has_managed_save_image, 0},
-    /* no driver member answers these yet: NO_SUPPORT, with their names */
     {CVR_PROC_DOMAIN_GET_OS_TYPE, "virDomainGetOSType", RPC_XDR(cvr_domain_args),
-     RPC_XDR(cvr_domain_get_os_type_ret), NULL, 0},
+     RPC_XDR(cvr_domain_get_os_type_ret), domain_get_os_type, 0},
+    /* no driver member answers these yet: NO_SUPPORT, with their names */
     {CVR_PROC_DOMAIN_GET_VCPUS_FLAGS, "virDomainGetVcpusFlags", RPC_XDR(cvr_domain_flags_args),
      RPC_XDR(cvr_int_ret), NULL, 0},
     {CVR_PROC_DOMAIN_IS_UPDATED, "virDomainIsUpdated", RPC_XDR(cvr_domain_args),

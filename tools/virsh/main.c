@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "driver/driver_remote.h"
+#include "rpc/client/remote_client.h"
 
 #define PROMPT "cocoonvirsh # "
 
@@ -126,6 +128,7 @@ int main(int argc, char **argv)
     int ret;
     int c;
 
+    cocoon_conn_set_remote_opener(remote_driver_open); /* cocoon:///system, cocoon+unix:// */
     opterr = 0;
     /* '+': options end at the first command word; the command's own options are its own */
     while ((c = getopt_long(argc, argv, "+:c:hqrvV", long_opts, NULL)) != -1) {

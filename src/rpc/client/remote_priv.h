@@ -1,0 +1,78 @@
+#pragma once
+
+#include "driver/driver.h"
+#include "remote_conn.h"
+
+/*
+ * Shared by the remote driver's files: remote_driver.c (open, close, host, lists, lookups,
+ * definitions), remote_domain.c (per-domain queries and lifecycle), remote_stream.c
+ * (consoles) and remote_event.c (events).
+ */
+
+/* libvirt's feature numbers (src/libvirt_internal.h) */
+#define REMOTE_FEATURE_PROGRAM_KEEPALIVE 10
+#define REMOTE_FEATURE_REMOTE_EVENT_CALLBACK 14
+#define REMOTE_FEATURE_REMOTE_CLOSE_CALLBACK 15
+
+typedef struct {
+    CocoonConn *conn; /* borrowed: the connection this is the priv of */
+    RemoteConn *rc;
+    bool read_only;
+    bool events_supported;
+
+    GMutex event_lock;
+    GHashTable *events; /* callbackID → RemoteEventReg * */
+} RemotePriv;
+
+/** remote_priv: the remote state of conn. */
+static inline RemotePriv *
+remote_priv(CocoonConn *conn)
+{
+    return conn->priv;
+}
+
+/** remote_call: one call on conn (see remote_conn_call) under a fresh serial. */
+int remote_call(CocoonConn *conn, int proc, xdrproc_t args_filter, const void *args,
+                xdrproc_t ret_filter, void *ret, size_t ret_size, CvError **err);
+
+/** remote_domain_to_wire: w borrows dom's name (valid while dom is). */
+void remote_domain_to_wire(const CocoonDomain *dom, cvr_nonnull_domain *w);
+
+/** remote_domain_from_wire: a new reference on conn. */
+CocoonDomain *remote_domain_from_wire(CocoonConn *conn, const cvr_nonnull_domain *w);
+
+/* ---- remote_domain.c: the members that act on one domain (driver.h documents them) ---- */
+int remote_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err);
+char *remote_domain_get_xml_desc(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_get_state(CocoonDomain *dom, int *ret_state, int *ret_reason,
+                            unsigned int flags, CvError **err);
+int remote_domain_get_info(CocoonDomain *dom, CocoonDomainInfo *ret_info, CvError **err);
+int remote_domain_is_active(CocoonDomain *dom, CvError **err);
+int remote_domain_is_persistent(CocoonDomain *dom, CvError **err);
+int remote_domain_get_autostart(CocoonDomain *dom, int *ret_autostart, CvError **err);
+int remote_domain_set_autostart(CocoonDomain *dom, int autostart, CvError **err);
+char *remote_domain_get_os_type(CocoonDomain *dom, CvError **err);
+int remote_domain_has_managed_save_image(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_create_with_flags(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_shutdown_flags(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_destroy_flags(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_reboot(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_suspend(CocoonDomain *dom, CvError **err);
+int remote_domain_resume(CocoonDomain *dom, CvError **err);
+
+/* ---- remote_stream.c ---- */
+int remote_domain_open_console(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
+                               unsigned int flags, CvError **err);
+
+/* ---- remote_event.c ---- */
+int remote_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
+                              CocoonDomainEventLifecycleFunc cb, void *opaque,
+                              GDestroyNotify free_opaque, CvError **err);
+int remote_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err);
+
+/** remote_event_message: the connection's MESSAGE handler (opaque: the RemotePriv). */
+void remote_event_message(RemoteConn *rc, const cvr_message_header *hdr, const guint8 *body,
+                          size_t len, void *opaque);
+
+/** remote_event_free_all: drop every registration (connection closing). */
+void remote_event_free_all(RemotePriv *priv);
