@@ -11,7 +11,8 @@ build=${1:-build-plain}
 n=${2:-1000}
 rounds=${3:-3}
 top=$(cd "$(dirname "$0")/.." && pwd)
-cocoonvirsh="$top/$build/tools/virsh/cocoonvirsh"
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+cocoonvirsh="$build/tools/virsh/cocoonvirsh"
 [ -x "$cocoonvirsh" ] || { echo "error: no $cocoonvirsh; build first" >&2; exit 1; }
 command -v virsh >/dev/null && [ -x /usr/bin/qemu-system-x86_64 ] ||
     { echo "error: peers missing; run bench/setup-peers.sh" >&2; exit 1; }

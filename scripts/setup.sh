@@ -11,6 +11,7 @@ packages=(
     # run and test with real clients
     libvirt-clients libxml2-utils python3 python3-libvirt python3-jsonschema python3-yaml
     tmux socat tar zstd iproute2 valgrind
+    virt-manager xvfb xauth x11-apps dbus
 )
 
 missing=()

@@ -22,7 +22,7 @@ configure() { # dir, extra meson options…
 status=0
 configure "$build_dir" -Db_sanitize=address,undefined -Db_lundef=false &&
     ninja -C "$build_dir" >/dev/null || { echo "error: sanitizer build failed" >&2; status=1; }
-configure "$plain_dir" -Dbuildtype=debug &&
+configure "$plain_dir" -Dbuildtype=release &&
     ninja -C "$plain_dir" >/dev/null || { echo "error: plain build failed" >&2; status=1; }
 
 if [ $status -ne 0 ]; then
