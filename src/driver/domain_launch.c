@@ -99,27 +99,58 @@ launch_overlays(const DomainDef *def, LaunchPrep *p, DomainStatus *st, CvError *
     return 0;
 }
 
-/* The relay that owns the guest console; none for a domain without serial or console. */
-static int
-launch_relay(const DomainDef *def, LaunchPrep *p, const BackendVm *vm, DomainStatus *st,
-             CvError **err)
+/* Whether def has a console the relay serves. */
+static bool
+launch_has_console(const DomainDef *def)
 {
-    if (def->nserials == 0 && def->nconsoles == 0)
-        return 0;
-    if (p->pty_master < 0 && !vm->console_path)
-        return 0;
-    pid_t relay = 0;
-    if (local_console_relay_start(p->live, p->pty_master, vm->console_path, vm->pid, &relay, err) <
-        0)
+    return def->nserials > 0 || def->nconsoles > 0;
+}
+
+/* The relay of a boot: spawned as soon as what it needs exists, waited for last, so that its
+ * start-up overlaps the VMM's. */
+typedef struct {
+    const char *live;
+    int pty_master;
+    LocalConsoleRelay relay;
+    bool spawned;
+    CvError *err; /* a spawn that failed inside the spawn hook */
+} LaunchRelay;
+
+static int
+launch_relay_spawn(LaunchRelay *r, const char *pty_path, pid_t vm_pid, CvError **err)
+{
+    if (local_console_relay_spawn(r->live, pty_path ? -1 : r->pty_master, pty_path, vm_pid,
+                                  &r->relay, err) < 0)
         return -1;
-    st->relay_pid = relay;
-    cv_process_start_time(relay, &st->relay_start_time, NULL);
+    r->spawned = true;
     return 0;
+}
+
+/* FC: the VMM is there (its pid known), its API not yet: start the relay on the PTY master
+ * now, while the driver waits for the API socket and configures the VM. */
+static void
+launch_relay_on_spawned(pid_t pid, void *opaque)
+{
+    LaunchRelay *r = opaque;
+    if (!r->spawned && !r->err)
+        launch_relay_spawn(r, NULL, pid, &r->err);
+}
+
+/* Record the relay in st (so that a teardown stops it) and wait for it to listen. */
+static int
+launch_relay_finish(LaunchRelay *r, DomainStatus *st, CvError **err)
+{
+    if (!r->spawned)
+        return 0;
+    st->relay_pid = r->relay.pid;
+    st->relay_start_time = r->relay.start_time;
+    return local_console_relay_wait(&r->relay, err);
 }
 
 static int
 launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
-           const DomainDef *def, bool paused, LaunchPrep *p, DomainStatus *st, CvError **err)
+           const DomainDef *def, bool paused, LaunchPrep *p, LaunchRelay *r, DomainStatus *st,
+           CvError **err)
 {
     if (!(p->binary = cocoon_config_resolve_binary(config, backend, def->emulator, err)))
         return -1;
@@ -131,10 +162,13 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
         if (!(p->kernel = kernel_image_resolve(def->os.kernel, cache, err)))
             return -1;
     }
-    /* FC's console is its stdin/stdout: a PTY whose master the relay gets */
-    if (backend->kind == BACKEND_FIRECRACKER && (def->nserials > 0 || def->nconsoles > 0) &&
-        local_console_pty_open(&p->pty_master, &p->pty_slave, err) < 0)
-        return -1;
+    /* FC's console is its stdin/stdout: a PTY whose master the relay gets. The master stays
+     * open here until the relay holds it, so the boot log waits in the PTY for the relay. */
+    if (backend->kind == BACKEND_FIRECRACKER && launch_has_console(def)) {
+        if (local_console_pty_open(&p->pty_master, &p->pty_slave, err) < 0)
+            return -1;
+        r->pty_master = p->pty_master;
+    }
 
     g_autofree char *log = g_build_filename(p->live, DOMAIN_LAUNCH_LOG, NULL);
     g_autofree char *exit_file = g_build_filename(p->live, DOMAIN_LAUNCH_EXIT, NULL);
@@ -153,22 +187,38 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
     };
     BackendVm vm = {0};
     cv_process_set_exit_file(exit_file);
+    if (r->pty_master >= 0)
+        cv_process_set_spawn_hook(launch_relay_on_spawned, r);
     int rc = backend->launch(def, &ctx, paused, &vm, err);
+    cv_process_set_spawn_hook(NULL, NULL);
     st->waiter_pid = cv_process_last_waiter();
     cv_process_set_exit_file(NULL);
     if (p->pty_slave >= 0) {
         close(p->pty_slave);
         p->pty_slave = -1;
     }
-    if (rc < 0)
+    if (rc < 0) {
+        /* the VMM is gone already: so goes its relay, at once */
+        if (r->spawned)
+            local_console_relay_abort(&r->relay);
         return -1;
+    }
     st->pid = vm.pid;
     st->start_time = vm.start_time;
     st->api_socket = g_steal_pointer(&vm.api_socket);
     st->console_path = g_strdup(vm.console_path);
-    int relay_rc = launch_relay(def, p, &vm, st, err);
     backend_vm_clear(&vm);
-    return relay_rc;
+    if (r->err) {
+        /* the relay could not even be spawned */
+        if (err && !*err)
+            *err = g_steal_pointer(&r->err);
+        return -1;
+    }
+    /* CH: the PTY is the VMM's, its path known only now */
+    if (!r->spawned && launch_has_console(def) && st->console_path &&
+        launch_relay_spawn(r, st->console_path, st->pid, err) < 0)
+        return -1;
+    return launch_relay_finish(r, st, err);
 }
 
 int
@@ -181,9 +231,14 @@ domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBacken
     domain_status_init(&st);
     st.backend = g_strdup(backend->name);
 
+    LaunchRelay r = {
+        .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
     int rc = cv_dir_ensure(p.live, 0700, err);
     if (rc == 0)
-        rc = launch_run(store, config, backend, def, paused, &p, &st, err);
+        rc = launch_run(store, config, backend, def, paused, &p, &r, &st, err);
+    local_console_relay_clear(&r.relay);
+    if (r.err)
+        cv_error_free(r.err);
     launch_prep_clear(&p);
     if (rc < 0) {
         domain_launch_teardown(store, def->name, &st);

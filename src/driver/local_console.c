@@ -5,11 +5,9 @@
 #include <libvirt/libvirt.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "console/console_proto.h"
@@ -18,7 +16,7 @@
 
 /*
  * The local driver's consoles: the PTY pair, the relay process (spawned detached, readiness
- * reported on a socket so nobody sleeps) and the stream bound to a viewer connection.
+ * reported on a pipe so nobody sleeps) and the stream bound to a viewer connection.
  */
 
 #define VIR_FROM_THIS VIR_FROM_STREAMS
@@ -26,6 +24,8 @@
 #define RELAY_NAME "cocoon-console-relay"
 /* What the relay says on stderr before it detaches, kept for the error message. */
 #define RELAY_STDERR_MAX 4096
+/* How long a relay that failed gets to be gone after SIGKILL. */
+#define RELAY_KILL_WAIT_MS 2000
 
 #ifndef COCOON_LIBEXECDIR
 #define COCOON_LIBEXECDIR "/usr/local/libexec"
@@ -101,71 +101,12 @@ relay_binary_find(CvError **err)
 
 /* ---- starting the relay ------------------------------------------------------------------ */
 
-/* A copy of fd at 10 or above, so the child's dup2 onto 2/3/4 cannot clobber another source. */
-static int
-relay_fd_high(int fd)
-{
-    return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
-}
-
 static void
 relay_fd_close(int *fd)
 {
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
-}
-
-/* posix_spawn: fd 0/1 /dev/null, 2 the error pipe, 3 the console (or none), 4 the ready socket,
- * nothing else; own session, default signals. */
-static int
-relay_spawn(const char *const *argv, int console_fd, int ready_fd, int stderr_fd, pid_t *ret_pid,
-            CvError **err)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, all;
-    pid_t pid;
-    int rc;
-
-    int e_hi = relay_fd_high(stderr_fd), c_hi = relay_fd_high(console_fd),
-        r_hi = relay_fd_high(ready_fd);
-    if (e_hi < 0 || r_hi < 0 || (console_fd >= 0 && c_hi < 0)) {
-        cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot duplicate a file descriptor");
-        relay_fd_close(&e_hi);
-        relay_fd_close(&c_hi);
-        relay_fd_close(&r_hi);
-        return -1;
-    }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
-    posix_spawn_file_actions_adddup2(&fa, e_hi, 2);
-    if (c_hi >= 0)
-        posix_spawn_file_actions_adddup2(&fa, c_hi, 3);
-    posix_spawn_file_actions_adddup2(&fa, r_hi, 4);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 5);
-
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-
-    rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    relay_fd_close(&e_hi);
-    relay_fd_close(&c_hi);
-    relay_fd_close(&r_hi);
-    if (rc != 0) {
-        cv_error_set_errno(err, VIR_FROM_THIS, rc, "cannot execute '%s'", argv[0]);
-        return -1;
-    }
-    *ret_pid = pid;
-    return 0;
 }
 
 /* Read fd to its end (or until the deadline, in monotonic µs); at most RELAY_STDERR_MAX kept.
@@ -194,10 +135,10 @@ relay_read_to_end(int fd, GString *out, gint64 deadline)
     }
 }
 
-/* The ready byte and, through SO_PASSCRED, the pid of whoever wrote it: the detached relay.
- * Returns 1 with *ret_pid, 0 on EOF (the relay died before it was ready), -1 on timeout. */
+/* The ready byte: 1 when it came, 0 on EOF (the relay died before it was ready), -1 on
+ * timeout. */
 static int
-relay_read_ready(int fd, gint64 deadline, pid_t *ret_pid)
+relay_read_ready(int fd, gint64 deadline)
 {
     for (;;) {
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
@@ -209,31 +150,11 @@ relay_read_ready(int fd, gint64 deadline, pid_t *ret_pid)
             continue;
         if (n <= 0)
             return -1;
-
         char byte = 0;
-        union {
-            struct cmsghdr align;
-            char buf[CMSG_SPACE(sizeof(struct ucred))];
-        } control;
-        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-        struct msghdr msg = {.msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = control.buf,
-                             .msg_controllen = sizeof(control.buf)};
-        ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+        ssize_t r = read(fd, &byte, 1);
         if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (r <= 0 || byte != 'R')
-            return 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-                struct ucred cred;
-                memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-                *ret_pid = cred.pid;
-                return 1;
-            }
-        }
-        return 0;
+        return r == 1 && byte == 'R' ? 1 : 0;
     }
 }
 
@@ -248,9 +169,29 @@ relay_message(GString *text)
     return text->len ? text->str : "no message";
 }
 
+void
+local_console_relay_clear(LocalConsoleRelay *relay)
+{
+    relay_fd_close(&relay->ready_fd);
+    relay_fd_close(&relay->stderr_fd);
+    g_clear_pointer(&relay->binary, g_free);
+    g_clear_pointer(&relay->log_path, g_free);
+}
+
+void
+local_console_relay_abort(LocalConsoleRelay *relay)
+{
+    if (relay->pid > 0 && cv_process_alive(relay->pid, relay->start_time)) {
+        kill(relay->pid, SIGKILL);
+        cv_process_wait_exit(relay->pid, relay->start_time, RELAY_KILL_WAIT_MS);
+    }
+    relay_fd_close(&relay->ready_fd);
+    relay_fd_close(&relay->stderr_fd);
+}
+
 int
-local_console_relay_start(const char *live_dir, int master_fd, const char *pty_path, pid_t vm_pid,
-                          pid_t *ret_pid, CvError **err)
+local_console_relay_spawn(const char *live_dir, int master_fd, const char *pty_path, pid_t vm_pid,
+                          LocalConsoleRelay *ret_relay, CvError **err)
 {
     if ((master_fd < 0) == (pty_path == NULL)) {
         cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INTERNAL_ERROR,
@@ -264,10 +205,12 @@ local_console_relay_start(const char *live_dir, int master_fd, const char *pty_p
     g_autofree char *log = g_build_filename(live_dir, "console-relay.log", NULL);
     g_autofree char *pid_arg = g_strdup_printf("%d", (int)vm_pid);
 
+    /* cv_process_spawn hands over fds 0-2: the PTY master (FC) as stdin, the ready pipe as
+     * stdout, the error pipe as stderr; --detached has the relay move them where it wants */
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_ptr_array_add(argv, relay);
     g_ptr_array_add(argv, pty_path ? "--pty" : "--pty-fd");
-    g_ptr_array_add(argv, pty_path ? (char *)pty_path : "3");
+    g_ptr_array_add(argv, pty_path ? (char *)pty_path : "0");
     g_ptr_array_add(argv, "--socket");
     g_ptr_array_add(argv, sock);
     if (vm_pid > 0) {
@@ -276,63 +219,80 @@ local_console_relay_start(const char *live_dir, int master_fd, const char *pty_p
     }
     g_ptr_array_add(argv, "--log");
     g_ptr_array_add(argv, log);
-    g_ptr_array_add(argv, "--daemon");
+    g_ptr_array_add(argv, "--detached");
     g_ptr_array_add(argv, "--ready-fd");
-    g_ptr_array_add(argv, "4");
+    g_ptr_array_add(argv, "1");
     g_ptr_array_add(argv, NULL);
 
-    int ready[2] = {-1, -1}, errp[2] = {-1, -1}, one = 1;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ready) < 0 ||
-        setsockopt(ready[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-        pipe2(errp, O_CLOEXEC) < 0) {
+    int ready[2] = {-1, -1}, errp[2] = {-1, -1};
+    if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
         cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot create the console relay's pipes");
         relay_fd_close(&ready[0]);
         relay_fd_close(&ready[1]);
         return -1;
     }
-
-    pid_t child = -1, relay_pid = -1;
-    int ret = -1;
-    g_autoptr(GString) text = g_string_new(NULL);
-    if (relay_spawn((const char *const *)argv->pdata, pty_path ? -1 : master_fd, ready[1], errp[1],
-                    &child, err) < 0)
-        goto out;
+    pid_t pid = 0;
+    int rc = cv_process_spawn((const char *const *)argv->pdata, pty_path ? -1 : master_fd,
+                              ready[1], errp[1], &pid, err);
     relay_fd_close(&ready[1]);
     relay_fd_close(&errp[1]);
+    if (rc < 0) {
+        relay_fd_close(&ready[0]);
+        relay_fd_close(&errp[0]);
+        return -1;
+    }
+    *ret_relay = (LocalConsoleRelay){
+        .pid = pid,
+        .ready_fd = ready[0],
+        .stderr_fd = errp[0],
+        .binary = g_steal_pointer(&relay),
+        .log_path = g_steal_pointer(&log),
+    };
+    /* fails only when it is gone already, which the wait then tells */
+    cv_process_start_time(pid, &ret_relay->start_time, NULL);
+    return 0;
+}
 
-    /* The spawned process listens, detaches (its stderr closes) and exits; the detached relay
-     * then writes the ready byte. */
+int
+local_console_relay_wait(LocalConsoleRelay *relay, CvError **err)
+{
     gint64 deadline = g_get_monotonic_time() + (gint64)cv_process_start_timeout_ms() * 1000;
-    if (!relay_read_to_end(errp[0], text, deadline)) {
-        kill(child, SIGKILL);
-        waitpid(child, NULL, 0);
+    int r = relay_read_ready(relay->ready_fd, deadline);
+    if (r == 1) {
+        relay_fd_close(&relay->ready_fd);
+        relay_fd_close(&relay->stderr_fd);
+        return 0;
+    }
+    if (r < 0) {
         cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_TIMEOUT,
-                     "console relay '%s' did not start in time", relay);
-        goto out;
+                     "console relay '%s' did not start in time", relay->binary);
+    } else {
+        /* it is on its way out: what it said is complete once its stderr closes */
+        g_autoptr(GString) text = g_string_new(NULL);
+        if (relay_read_to_end(relay->stderr_fd, text, deadline) && text->len > 0)
+            cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_FAILED,
+                         "cannot start the console relay: %s", relay_message(text));
+        else
+            cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_FAILED,
+                         "the console relay exited before it was ready (see '%s')",
+                         relay->log_path);
     }
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_FAILED,
-                     "cannot start the console relay: %s", relay_message(text));
-        goto out;
-    }
-    int r = relay_read_ready(ready[0], deadline, &relay_pid);
-    if (r <= 0) {
-        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_FAILED,
-                     "the console relay exited before it was ready (see '%s')", log);
-        goto out;
-    }
-    *ret_pid = relay_pid;
-    ret = 0;
+    local_console_relay_abort(relay);
+    return -1;
+}
 
-out:
-    relay_fd_close(&ready[0]);
-    relay_fd_close(&ready[1]);
-    relay_fd_close(&errp[0]);
-    relay_fd_close(&errp[1]);
-    return ret;
+int
+local_console_relay_start(const char *live_dir, int master_fd, const char *pty_path, pid_t vm_pid,
+                          pid_t *ret_pid, CvError **err)
+{
+    LocalConsoleRelay relay;
+    if (local_console_relay_spawn(live_dir, master_fd, pty_path, vm_pid, &relay, err) < 0)
+        return -1;
+    int rc = local_console_relay_wait(&relay, err);
+    if (rc == 0)
+        *ret_pid = relay.pid;
+    local_console_relay_clear(&relay);
+    return rc;
 }
 
 /* ---- the stream -------------------------------------------------------------------------- */

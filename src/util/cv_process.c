@@ -6,16 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Waits poll from 0.5 ms up, growing by a quarter each time: a VMM that comes up in a few ms
- * is seen within a fraction of that, and a slow one costs few wake-ups. */
-#define CV_PROCESS_POLL_MIN_US 500
+/* Where no event can be had (no pidfd, no inotify; a socket bound but not yet listening),
+ * waits poll from 0.1 ms up, growing by half each time: a VMM that comes up in a few ms is seen
+ * within a fraction of that, and a slow one costs few wake-ups. */
+#define CV_PROCESS_POLL_MIN_US 100
 #define CV_PROCESS_POLL_MAX_US 20000
+/* Even with events to wait for, look again this often: a safety net, never the mechanism. */
+#define CV_PROCESS_EVENT_MAX_MS 250
 #define CV_PROCESS_TAIL_BYTES 4096
 
 /* Close *fd when open and mark it closed. */
@@ -104,6 +110,8 @@ fail:;
  * of different domains in a threaded daemon do not see each other's setting. */
 static __thread char *cv_process_exit_path;
 static __thread pid_t cv_process_waiter_pid;
+static __thread CvProcessSpawnHook cv_process_hook;
+static __thread void *cv_process_hook_opaque;
 
 /* What the spawn pipe carries back: the VMM's pid (or -errno) and its waiter's (0: none). */
 typedef struct {
@@ -226,6 +234,34 @@ cv_process_set_exit_file(const char *path)
     cv_process_waiter_pid = 0;
 }
 
+void
+cv_process_set_spawn_hook(CvProcessSpawnHook hook, void *opaque)
+{
+    cv_process_hook = hook;
+    cv_process_hook_opaque = opaque;
+}
+
+/* Call the spawn hook, if any, with the hook and the exit file off meanwhile. */
+static void
+cv_process_run_hook(pid_t pid)
+{
+    CvProcessSpawnHook hook = cv_process_hook;
+    void *opaque = cv_process_hook_opaque;
+    char *exit_path = cv_process_exit_path;
+    pid_t waiter = cv_process_waiter_pid;
+
+    if (!hook)
+        return;
+    cv_process_hook = NULL;
+    cv_process_exit_path = NULL;
+    hook(pid, opaque);
+    cv_process_hook = hook;
+    cv_process_hook_opaque = opaque;
+    g_free(cv_process_exit_path);
+    cv_process_exit_path = exit_path;
+    cv_process_waiter_pid = waiter;
+}
+
 pid_t
 cv_process_last_waiter(void)
 {
@@ -321,6 +357,8 @@ cleanup:
         cv_process_close(&errno_pipe[i]);
     }
     cv_process_close(&devnull);
+    if (ret == 0)
+        cv_process_run_hook(vmm);
     return ret;
 }
 
@@ -393,22 +431,82 @@ cv_process_reap(pid_t pid)
         ;
 }
 
-/* Whether the UNIX socket at path accepts a connection right now. */
-static bool
-cv_process_socket_accepts(const char *path)
+/* A pidfd for pid (close-on-exec, as pidfd_open makes them), or -1 where there is none (the
+ * process is gone, or the kernel predates pidfds). Open it before checking the identity of
+ * pid: a check after the open proves the pidfd refers to the recorded process. */
+static int
+cv_process_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    if (pid > 0)
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+    return -1;
+}
+
+/* The next sleep of a poll that has no event to wait for. */
+static gulong
+cv_process_backoff(gulong *delay)
+{
+    gulong d = *delay;
+    *delay = MIN(d + d / 2, CV_PROCESS_POLL_MAX_US);
+    return d;
+}
+
+/* Milliseconds left until deadline (monotonic µs), rounded up; 0 when past. */
+static int
+cv_process_ms_left(gint64 deadline)
+{
+    gint64 left = deadline - g_get_monotonic_time();
+    return left <= 0 ? 0 : (int)MIN((left + 999) / 1000, G_MAXINT);
+}
+
+/* Connect to the UNIX socket at path: 0 when it accepts, else the errno (ENOENT: no such
+ * socket yet; ECONNREFUSED: bound but not listening yet). */
+static int
+cv_process_socket_try(const char *path)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    bool ok;
+    int rc = 0;
 
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return false;
     memcpy(addr.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return false;
-    ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+        return errno;
+    while (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        if (errno != EINTR) {
+            rc = errno;
+            break;
+        }
+    }
     close(fd);
-    return ok;
+    return rc;
+}
+
+/* An inotify instance watching the directory of path for new entries, or -1. */
+static int
+cv_process_dir_watch(const char *path)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+
+    if (fd < 0)
+        return -1;
+    if (inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO | IN_ATTRIB) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Discard what an inotify fd has to say: it only ever means "look again". */
+static void
+cv_process_drain(int fd)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
 }
 
 int
@@ -417,31 +515,55 @@ cv_process_wait_socket(const char *path, pid_t pid, unsigned long long start_tim
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     gulong delay = CV_PROCESS_POLL_MIN_US;
+    int ret = -1;
 
     if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR, "socket path '%s' is too long",
                      path);
         return -1;
     }
+    /* both before the first look, so that nothing can happen unseen in between */
+    int watch = cv_process_dir_watch(path);
+    int pidfd = cv_process_pidfd_open(pid);
     for (;;) {
-        if (cv_process_socket_accepts(path))
-            return 0;
+        int rc = cv_process_socket_try(path);
+            if (rc == 0) {
+            ret = 0;
+            break;
+        }
         cv_process_reap(pid);
         if (!cv_process_alive(pid, start_time)) {
             cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
                          "process %d exited before its socket '%s' accepted connections", (int)pid,
                          path);
-            return -1;
+            break;
         }
-        if (g_get_monotonic_time() >= deadline) {
+        int left = cv_process_ms_left(deadline);
+        if (left == 0) {
             cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_TIMEOUT,
                          "socket '%s' of process %d did not accept connections within %u ms", path,
                          (int)pid, timeout_ms);
-            return -1;
+            break;
         }
-        g_usleep(delay);
-        delay = MIN(delay + delay / 4, CV_PROCESS_POLL_MAX_US);
+        if (rc == ENOENT && watch >= 0) {
+            /* nothing there yet: sleep until an entry appears or the process goes */
+            struct pollfd pfd[2] = {{.fd = watch, .events = POLLIN},
+                                    {.fd = pidfd, .events = POLLIN}};
+            if (poll(pfd, pidfd >= 0 ? 2 : 1, MIN(left, CV_PROCESS_EVENT_MAX_MS)) > 0 &&
+                (pfd[0].revents & POLLIN))
+                cv_process_drain(watch);
+            if (pfd[1].revents) {
+                /* gone: the next round says so, with no more pidfd to wake it at once */
+                cv_process_close(&pidfd);
+            }
+        } else {
+            /* bound but not listening yet (or no inotify): a moment only */
+            g_usleep(MIN(cv_process_backoff(&delay), (gulong)left * 1000));
+        }
     }
+    cv_process_close(&watch);
+    cv_process_close(&pidfd);
+    return ret;
 }
 
 bool
@@ -449,16 +571,29 @@ cv_process_wait_exit(pid_t pid, unsigned long long start_time, unsigned int time
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     gulong delay = CV_PROCESS_POLL_MIN_US;
+    int pidfd = cv_process_pidfd_open(pid);
+    bool gone = false;
 
     for (;;) {
         cv_process_reap(pid);
-        if (!cv_process_alive(pid, start_time))
-            return true;
-        if (g_get_monotonic_time() >= deadline)
-            return false;
-        g_usleep(delay);
-        delay = MIN(delay + delay / 4, CV_PROCESS_POLL_MAX_US);
+        if (!cv_process_alive(pid, start_time)) {
+            gone = true;
+            break;
+        }
+        int left = cv_process_ms_left(deadline);
+        if (left == 0)
+            break;
+        if (pidfd >= 0) {
+            struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+            /* readable once it exited; should /proc lag behind, fall back to polling */
+            if (poll(&pfd, 1, MIN(left, CV_PROCESS_EVENT_MAX_MS)) > 0)
+                cv_process_close(&pidfd);
+        } else {
+            g_usleep(MIN(cv_process_backoff(&delay), (gulong)left * 1000));
+        }
     }
+    cv_process_close(&pidfd);
+    return gone;
 }
 
 int

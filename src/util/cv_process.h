@@ -44,7 +44,8 @@ void cv_process_reap(pid_t pid);
 
 /**
  * cv_process_wait_socket: wait until the UNIX socket path accepts a connection, for at most
- * timeout_ms, giving up as soon as the process pid/start_time is gone.
+ * timeout_ms, giving up as soon as the process pid/start_time is gone. Event driven: woken by
+ * the socket's creation (inotify on its directory) and the process's exit (pidfd).
  * Returns 0, or -1 with *err: VIR_ERR_OPERATION_FAILED when the process exited first,
  * VIR_ERR_OPERATION_TIMEOUT when the time ran out.
  */
@@ -52,8 +53,8 @@ int cv_process_wait_socket(const char *path, pid_t pid, unsigned long long start
                            unsigned int timeout_ms, CvError **err);
 
 /**
- * cv_process_wait_exit: wait up to timeout_ms for pid/start_time to be gone.
- * Returns true when it is gone.
+ * cv_process_wait_exit: wait up to timeout_ms for pid/start_time to be gone (woken by its
+ * pidfd where the kernel has them). Returns true when it is gone.
  */
 bool cv_process_wait_exit(pid_t pid, unsigned long long start_time, unsigned int timeout_ms);
 
@@ -110,3 +111,15 @@ pid_t cv_process_last_waiter(void);
  * *ret_wstatus, or -1 when the file is missing or malformed.
  */
 int cv_process_exit_status_read(const char *path, int *ret_wstatus);
+
+/* Called by cv_process_spawn with the pid of what it just started (see below). */
+typedef void (*CvProcessSpawnHook)(pid_t pid, void *opaque);
+
+/**
+ * cv_process_set_spawn_hook: from now on, a successful cv_process_spawn on the calling thread
+ * (only) calls hook(pid, opaque) before it returns, so that a caller can start work that
+ * needs the pid (a console relay watching the VMM) while the spawner's caller goes on waiting
+ * for the VMM. During the call the hook and the exit file are switched off on this thread, so
+ * the hook may spawn processes of its own. NULL turns it off.
+ */
+void cv_process_set_spawn_hook(CvProcessSpawnHook hook, void *opaque);

@@ -40,6 +40,9 @@ relay_main_usage(FILE *out)
             "(default %d)\n"
             "  --log FILE           append diagnostics to FILE\n"
             "  --daemon             detach (double fork, setsid, stdio to /dev/null)\n"
+            "  --detached           the spawner has detached us (own session, not its child):\n"
+            "                       stdin/stdout go to /dev/null at once (a --pty-fd or\n"
+            "                       --ready-fd among them is moved first), stderr once ready\n"
             "  --ready-fd N         write one byte to fd N once listening, then close it\n",
             CONSOLE_RELAY_SCROLLBACK_DEFAULT, CONSOLE_RELAY_VIEWER_BUFFER_DEFAULT);
 }
@@ -72,6 +75,43 @@ relay_main_parse_int(const char *arg, int *ret)
         return false;
     *ret = (int)v;
     return true;
+}
+
+/* Point fd (0, 1 or 2) at /dev/null; false when it cannot be opened. */
+static bool
+relay_main_null(int fd)
+{
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0)
+        return false;
+    bool ok = dup2(null, fd) == fd;
+    close(null);
+    return ok;
+}
+
+/* *fd, when one of the standard streams, moved above them (close-on-exec). */
+static bool
+relay_main_lift(int *fd)
+{
+    if (*fd < 0 || *fd > 2)
+        return true;
+    int moved = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0)
+        return false;
+    *fd = moved;
+    return true;
+}
+
+/* --detached: the spawner already gave us a session of our own and is not our parent (no
+ * fork needed to be adopted by init); what is left is letting go of its stdin and stdout. */
+static bool
+relay_main_detached_setup(int *pty_fd, int *ready_fd)
+{
+    if (!relay_main_lift(pty_fd) || !relay_main_lift(ready_fd))
+        return false;
+    if (chdir("/") < 0)
+        return false;
+    return relay_main_null(0) && relay_main_null(1);
 }
 
 /* Detach: fork, setsid, fork again so the relay is no session leader and is adopted by init.
@@ -119,6 +159,7 @@ main(int argc, char **argv)
         OPT_VIEWER_BUFFER,
         OPT_LOG,
         OPT_DAEMON,
+        OPT_DETACHED,
         OPT_READY_FD,
         OPT_HELP
     };
@@ -131,6 +172,7 @@ main(int argc, char **argv)
         {"viewer-buffer", required_argument, NULL, OPT_VIEWER_BUFFER},
         {"log", required_argument, NULL, OPT_LOG},
         {"daemon", no_argument, NULL, OPT_DAEMON},
+        {"detached", no_argument, NULL, OPT_DETACHED},
         {"ready-fd", required_argument, NULL, OPT_READY_FD},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
@@ -138,7 +180,7 @@ main(int argc, char **argv)
     ConsoleRelayConfig cfg = {.log_fd = -1};
     const char *pty_path = NULL, *log_path = NULL;
     int pty_fd = -1, ready_fd = -1, pid = 0;
-    bool daemon = false;
+    bool daemon = false, detached = false;
     g_autoptr(CvError) err = NULL;
     g_autoptr(ConsoleRelay) relay = NULL;
     int c;
@@ -170,6 +212,9 @@ main(int argc, char **argv)
         case OPT_DAEMON:
             daemon = true;
             break;
+        case OPT_DETACHED:
+            detached = true;
+            break;
         case OPT_READY_FD:
             ok = relay_main_parse_int(optarg, &ready_fd);
             break;
@@ -191,6 +236,10 @@ main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     cfg.watch_pid = pid;
+    if (detached && !relay_main_detached_setup(&pty_fd, &ready_fd)) {
+        fprintf(stderr, "error: cannot detach: %s\n", g_strerror(errno));
+        return EXIT_FAILURE;
+    }
     if (ready_fd >= 0)
         fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
     if (pty_path && (pty_fd = cv_pty_open_path(pty_path, &err)) < 0)
@@ -224,6 +273,9 @@ main(int argc, char **argv)
         }
         close(ready_fd);
     }
+    /* from here on the log file is where diagnostics go; the spawner stops listening */
+    if (detached)
+        relay_main_null(2);
     int rc = console_relay_run(relay, &err);
     relay_running = NULL;
     if (rc < 0)

@@ -13,8 +13,8 @@
 #define CH_STOP_KILL_MS 5000
 /* How long a failed start may take to exit before its error is taken as final. */
 #define CH_EXIT_GRACE_MS 500
-#define CH_POLL_MIN_US 5000
-#define CH_POLL_MAX_US 100000
+#define CH_POLL_MIN_US 500
+#define CH_POLL_MAX_US 50000
 
 /* Undo a launch that failed: no process, no socket (nor the lock file CH keeps next to it). */
 static void
