@@ -73,6 +73,25 @@ rpc_domain_to_wire(const CocoonDomain *dom, cvr_nonnull_domain *ret)
     ret->id = dom->id;
 }
 
+int
+rpc_domain_call_flags(RpcCall *call, RpcDomainFlagsFunc fn, const cvr_nonnull_domain *d,
+                      unsigned int flags, CvError **err)
+{
+    if (!fn)
+        return rpc_no_support(call, err);
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, d);
+    return fn(dom, flags, err);
+}
+
+int
+rpc_domain_call(RpcCall *call, RpcDomainFunc fn, const cvr_nonnull_domain *d, CvError **err)
+{
+    if (!fn)
+        return rpc_no_support(call, err);
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, d);
+    return fn(dom, err);
+}
+
 cvr_message_header
 rpc_call_reply_header(const RpcCall *call)
 {
@@ -199,13 +218,7 @@ dispatch_keepalive(RpcClient *c, const cvr_message_header *hdr)
     if (hdr->vers != CVR_KEEPALIVE_VERSION || hdr->type != CVR_MESSAGE ||
         hdr->proc != CVR_KEEPALIVE_PROC_PING)
         return; /* PONGs (we send no PINGs) and anything else: nothing to answer */
-    cvr_message_header pong = {.prog = CVR_KEEPALIVE_PROGRAM,
-                               .vers = CVR_KEEPALIVE_VERSION,
-                               .proc = CVR_KEEPALIVE_PROC_PONG,
-                               .type = CVR_MESSAGE,
-                               .serial = 0,
-                               .status = CVR_OK};
-    rpc_client_send(c, rpc_message_encode(&pong, NULL, NULL, NULL));
+    rpc_client_send(c, rpc_message_encode_pong());
 }
 
 int

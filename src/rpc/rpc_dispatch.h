@@ -63,6 +63,21 @@ CocoonDomain *rpc_domain_from_wire(RpcCall *call, const cvr_nonnull_domain *d);
 /** rpc_domain_to_wire: fill ret from dom (ret->name is a new string). */
 void rpc_domain_to_wire(const CocoonDomain *dom, cvr_nonnull_domain *ret);
 
+/* A driver member that acts on a domain, with flags or without. */
+typedef int (*RpcDomainFlagsFunc)(CocoonDomain *dom, unsigned int flags, CvError **err);
+typedef int (*RpcDomainFunc)(CocoonDomain *dom, CvError **err);
+
+/**
+ * rpc_domain_call_flags: the body of a handler that passes a domain and flags to one driver
+ * member fn and answers nothing. fn NULL: NO_SUPPORT. Returns fn's result (0 or -1).
+ */
+int rpc_domain_call_flags(RpcCall *call, RpcDomainFlagsFunc fn, const cvr_nonnull_domain *d,
+                          unsigned int flags, CvError **err);
+
+/** rpc_domain_call: as rpc_domain_call_flags, for a driver member that takes no flags. */
+int rpc_domain_call(RpcCall *call, RpcDomainFunc fn, const cvr_nonnull_domain *d,
+                    CvError **err);
+
 /** rpc_call_reply_header: the header of call's REPLY with status OK. */
 cvr_message_header rpc_call_reply_header(const RpcCall *call);
 

@@ -1,5 +1,3 @@
-#include <string.h>
-
 #include "rpc_dispatch.h"
 
 /*
@@ -96,32 +94,19 @@ domain_define_xml_flags(RpcCall *call, void *a, void *r, CvError **err)
         RPC_DRIVER(call, domainDefineXMLFlags)(call->conn, args->xml, args->flags, err), r);
 }
 
-/* The body of every handler that takes a domain (and flags) and answers nothing. */
-typedef int (*DomainFlagsFunc)(CocoonDomain *dom, unsigned int flags, CvError **err);
-
-static int
-domain_call_flags(RpcCall *call, DomainFlagsFunc fn, const cvr_nonnull_domain *d,
-                  unsigned int flags, CvError **err)
-{
-    if (!fn)
-        return rpc_no_support(call, err);
-    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, d);
-    return fn(dom, flags, err);
-}
-
 static int
 domain_undefine(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_args *args = a;
-    return domain_call_flags(call, RPC_DRIVER(call, domainUndefineFlags), &args->dom, 0, err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainUndefineFlags), &args->dom, 0, err);
 }
 
 static int
 domain_undefine_flags(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_flags_args *args = a;
-    return domain_call_flags(call, RPC_DRIVER(call, domainUndefineFlags), &args->dom,
-                             args->flags, err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainUndefineFlags), &args->dom,
+                                 args->flags, err);
 }
 
 static int
@@ -176,10 +161,8 @@ domain_get_info(RpcCall *call, void *a, void *r, CvError **err)
     return 0;
 }
 
-typedef int (*DomainIntFunc)(CocoonDomain *dom, CvError **err);
-
 static int
-domain_answer_int(RpcCall *call, DomainIntFunc fn, void *a, void *r, CvError **err)
+domain_answer_int(RpcCall *call, RpcDomainFunc fn, void *a, void *r, CvError **err)
 {
     if (!fn)
         return rpc_no_support(call, err);

@@ -1,5 +1,3 @@
-#include <string.h>
-
 #include "rpc_dispatch.h"
 
 /*
@@ -8,34 +6,12 @@
  * a driver without the member answers NO_SUPPORT.
  */
 
-typedef int (*DomainFlagsFunc)(CocoonDomain *dom, unsigned int flags, CvError **err);
-typedef int (*DomainFunc)(CocoonDomain *dom, CvError **err);
-
-static int
-lifecycle_call(RpcCall *call, DomainFlagsFunc fn, const cvr_nonnull_domain *d,
-               unsigned int flags, CvError **err)
-{
-    if (!fn)
-        return rpc_no_support(call, err);
-    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, d);
-    return fn(dom, flags, err);
-}
-
-static int
-lifecycle_call_noflags(RpcCall *call, DomainFunc fn, const cvr_nonnull_domain *d,
-                       CvError **err)
-{
-    if (!fn)
-        return rpc_no_support(call, err);
-    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, d);
-    return fn(dom, err);
-}
-
 static int
 domain_create(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_args *args = a;
-    return lifecycle_call(call, RPC_DRIVER(call, domainCreateWithFlags), &args->dom, 0, err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainCreateWithFlags), &args->dom, 0,
+                                 err);
 }
 
 static int
@@ -79,51 +55,52 @@ static int
 domain_shutdown(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_args *args = a;
-    return lifecycle_call(call, RPC_DRIVER(call, domainShutdownFlags), &args->dom, 0, err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainShutdownFlags), &args->dom, 0, err);
 }
 
 static int
 domain_shutdown_flags(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_flags_args *args = a;
-    return lifecycle_call(call, RPC_DRIVER(call, domainShutdownFlags), &args->dom, args->flags,
-                          err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainShutdownFlags), &args->dom,
+                                 args->flags, err);
 }
 
 static int
 domain_destroy(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_args *args = a;
-    return lifecycle_call(call, RPC_DRIVER(call, domainDestroyFlags), &args->dom, 0, err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainDestroyFlags), &args->dom, 0, err);
 }
 
 static int
 domain_destroy_flags(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_flags_args *args = a;
-    return lifecycle_call(call, RPC_DRIVER(call, domainDestroyFlags), &args->dom, args->flags,
-                          err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainDestroyFlags), &args->dom,
+                                 args->flags, err);
 }
 
 static int
 domain_reboot(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_flags_args *args = a;
-    return lifecycle_call(call, RPC_DRIVER(call, domainReboot), &args->dom, args->flags, err);
+    return rpc_domain_call_flags(call, RPC_DRIVER(call, domainReboot), &args->dom, args->flags,
+                                 err);
 }
 
 static int
 domain_suspend(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_args *args = a;
-    return lifecycle_call_noflags(call, RPC_DRIVER(call, domainSuspend), &args->dom, err);
+    return rpc_domain_call(call, RPC_DRIVER(call, domainSuspend), &args->dom, err);
 }
 
 static int
 domain_resume(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_domain_args *args = a;
-    return lifecycle_call_noflags(call, RPC_DRIVER(call, domainResume), &args->dom, err);
+    return rpc_domain_call(call, RPC_DRIVER(call, domainResume), &args->dom, err);
 }
 
 const RpcProcedure rpc_lifecycle_procedures[] = {

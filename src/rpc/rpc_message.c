@@ -64,6 +64,18 @@ rpc_message_encode(const cvr_message_header *hdr, xdrproc_t filter, const void *
 }
 
 GBytes *
+rpc_message_encode_pong(void)
+{
+    cvr_message_header pong = {.prog = CVR_KEEPALIVE_PROGRAM,
+                               .vers = CVR_KEEPALIVE_VERSION,
+                               .proc = CVR_KEEPALIVE_PROC_PONG,
+                               .type = CVR_MESSAGE,
+                               .serial = 0,
+                               .status = CVR_OK};
+    return rpc_message_encode(&pong, NULL, NULL, NULL);
+}
+
+GBytes *
 rpc_message_encode_raw(const cvr_message_header *hdr, const void *data, size_t len)
 {
     g_return_val_if_fail(len <= CVR_MESSAGE_PAYLOAD_MAX, NULL);

@@ -32,6 +32,9 @@ GBytes *rpc_message_encode(const cvr_message_header *hdr, xdrproc_t filter, cons
 /** rpc_message_encode_raw: a framed message of hdr and len raw bytes (stream data). */
 GBytes *rpc_message_encode_raw(const cvr_message_header *hdr, const void *data, size_t len);
 
+/** rpc_message_encode_pong: the keepalive PONG message, the answer to a PING. */
+GBytes *rpc_message_encode_pong(void);
+
 /**
  * rpc_message_encode_error: hdr (its status forced to ERROR) with a remote_error body filled
  * from err: code, domain, message, level 2.

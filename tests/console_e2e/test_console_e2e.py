@@ -158,6 +158,26 @@ class Viewer:
             raise RuntimeError(f"relay refused {mode}: {reply!r}")
         self.data = b""
 
+    def read_bytes(self, marker, count, timeout):
+        """Read until count bytes follow the first marker (or timeout): a viewer that was
+        not reading while output arrived drains what the relay buffered for it."""
+        buf = bytearray(self.data)
+        self.s.settimeout(0.2)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pos = buf.find(marker)
+            if pos >= 0 and len(buf) - pos >= count:
+                break
+            try:
+                chunk = self.s.recv(1 << 20)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+        self.data = bytes(buf)
+        return self.data
+
     def read_for(self, seconds):
         self.s.settimeout(0.05)
         end = time.monotonic() + seconds
@@ -388,7 +408,7 @@ def case_burst(env):
     with Viewer(env.socket_path(), "readonly") as ro:
         p = env.popen("console", env.name)
         out, err = p.communicate(input=payload, timeout=600)
-        ro.read_for(0.5)
+        ro.read_bytes(payload[:64], len(payload), timeout=120)
     dt = time.monotonic() - t0
     check("console with 10 MiB piped input exits 0", p.returncode == 0, err.decode())
     digest = hashlib.sha256(payload).hexdigest()

@@ -19,41 +19,8 @@
 #include "driver/domain_status.h"
 #include "driver/driver.h"
 #include "driver/driver_remote.h"
+#include "driver_test.h"
 #include "testutils.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-/* err must be set, with this code and exactly this message; frees and clears it. */
-#define CHECK_ERR(err, want_code, want_msg)                                                        \
-    do {                                                                                           \
-        CHECK((err) != NULL);                                                                      \
-        if (err) {                                                                                 \
-            if ((err)->code != (want_code) || strcmp((err)->message, (want_msg)) != 0) {           \
-                fprintf(stderr, "%s:%d: got error %d '%s', want %d '%s'\n", __FILE__, __LINE__,    \
-                        (err)->code, (err)->message, (want_code), (want_msg));                     \
-                failures++;                                                                        \
-            }                                                                                      \
-            g_clear_pointer(&(err), cv_error_free);                                                \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_OK(expr, err)                                                                        \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,                   \
-                    (err) ? (err)->message : "(no error)");                                        \
-            failures++;                                                                            \
-            g_clear_pointer(&(err), cv_error_free);                                                \
-        }                                                                                          \
-    } while (0)
 
 #define U1 "11111111-2222-3333-4444-555555555501"
 #define U2 "11111111-2222-3333-4444-555555555502"

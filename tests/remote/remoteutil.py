@@ -1,17 +1,13 @@
 """Shared helpers of the remote-driver tests: cocoond on a temporary root (tests/rpc/rpcutil's
-Daemon), cocoonvirsh through it and through an embedded root side by side, and whether the
-local driver runs VMs yet."""
+Daemon), cocoonvirsh through it and through an embedded root side by side, and a bootable
+Firecracker domain for the simulator."""
 
 import os
-import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "rpc"))
-from rpcutil import Daemon, binary, check, run, skip  # noqa: E402,F401
-
-SRCDIR = os.environ.get("COCOON_SRCDIR", os.path.join(HERE, "..", ".."))
-DATA = os.path.join(SRCDIR, "tests", "cli", "data")
+from rpcutil import DATA, Daemon, binary, check, run, skip  # noqa: E402,F401
 
 
 def fc_sim():
@@ -22,15 +18,7 @@ def cocoonvirsh(uri, *args, readonly=False, env=None, stdin=None, cwd=DATA):
     argv = [binary("tools", "virsh", "cocoonvirsh"), "-c", uri]
     if readonly:
         argv.append("-r")
-    full_env = dict(os.environ)
-    full_env["LC_ALL"] = "C"
-    full_env.pop("LIBVIRT_DEFAULT_URI", None)
-    full_env.pop("COCOON_DEFAULT_URI", None)
-    full_env.update(env or {})
-    import subprocess
-    p = subprocess.run(argv + list(args), input=stdin, capture_output=True, text=True,
-                       env=full_env, cwd=cwd, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+    return run(argv + list(args), stdin=stdin, env=env, cwd=cwd)
 
 
 def lifecycle_env(directory):
@@ -39,16 +27,6 @@ def lifecycle_env(directory):
             "COCOON_CONFIG": os.path.join(directory, "none.conf"),
             "COCOON_SHUTDOWN_TIMEOUT_MS": "3000",
             "COCOON_STOP_TIMEOUT_MS": "2000"}
-
-
-def lifecycle_available():
-    """True once the local driver implements domainCreateWithFlags (another work item)."""
-    path = os.path.join(SRCDIR, "src", "driver", "local.c")
-    try:
-        with open(path) as f:
-            return re.search(r"\.domainCreateWithFlags\s*=", f.read()) is not None
-    except OSError:
-        return False
 
 
 def write_bootable_xml(directory, name, uuid):

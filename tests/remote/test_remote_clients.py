@@ -29,11 +29,7 @@ SAME_OUTPUT = [
 
 
 def debian_virsh(uri, *args, readonly=False):
-    argv = ["virsh", "-c", uri] + (["-r"] if readonly else []) + list(args)
-    full_env = dict(os.environ, LC_ALL="C")
-    full_env.pop("LIBVIRT_DEFAULT_URI", None)
-    p = subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=DATA, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+    return run(["virsh", "-c", uri] + (["-r"] if readonly else []) + list(args), cwd=DATA)
 
 
 def same_as_debian(d):

@@ -3,22 +3,21 @@
 commands run through cocoond (cocoon+unix:///system?socket=P) and on a parallel embedded root
 (cocoon:///embed?root=R2) must give byte for byte the same stdout, stderr and exit status,
 errors included. Host paths that differ by construction (the two roots) are replaced by
-placeholders before comparing. Once the local driver runs VMs, the lifecycle is compared too
-(on the Firecracker simulator), and a console session goes over the remote driver."""
+placeholders before comparing. The lifecycle is compared too (on the Firecracker simulator),
+and a console session goes over the remote driver."""
 
 import difflib
 import os
 import pty
 import select
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from remoteutil import (DATA, Daemon, binary, check, cocoonvirsh,  # noqa: E402
-                        lifecycle_available, lifecycle_env, write_bootable_xml)
+                        lifecycle_env, write_bootable_xml)
 
 WEB1_UUID = "3b1c2f4e-8a6d-4f0b-9c2e-5d7a1e0f4b21"
 
@@ -191,16 +190,9 @@ def console_session(uri, name, env):
           "console: Ctrl-] ends the session (finish confirmed), exit status 0")
 
 
-def has_console_command():
-    p = subprocess.run([binary("tools", "virsh", "cocoonvirsh"), "help", "console"],
-                       capture_output=True, text=True)
-    return p.returncode == 0
-
-
 def main():
-    lifecycle = lifecycle_available()
     shared = tempfile.mkdtemp(prefix="cocoon-remote-parity-")
-    env = lifecycle_env(shared) if lifecycle else {}
+    env = lifecycle_env(shared)
     embed_root = os.path.join(shared, "embed-root")
     try:
         with Daemon(env=env) as d:
@@ -210,33 +202,25 @@ def main():
             for command in COMMANDS:
                 compare(remote, embed, command)
 
-            if not lifecycle:
-                print("# lifecycle not compared: the local driver has no domainCreateWithFlags"
-                      " yet")
-            else:
-                try:
-                    boot = write_bootable_xml(shared, "boot1",
-                                              "5d2f6a10-3c4b-4e8f-9a1b-2c3d4e5f6a70")
-                    for command in LIFECYCLE_COMMANDS:
-                        if command.startswith("@wait-shutoff"):
-                            name = command.split()[1]
-                            check(wait_shutoff(remote, name) and wait_shutoff(embed, name),
-                                  f"{name} reaches shut off through both drivers")
-                            continue
-                        compare(remote, embed, command.format(boot=boot))
-                    if has_console_command():
-                        rc, _, err = cocoonvirsh(d.uri, "start", "boot1")
-                        check(rc == 0, f"start boot1 for the console ({err.strip()})")
-                        console_session(d.uri, "boot1", {})
-                        cocoonvirsh(d.uri, "destroy", "boot1")
-                    else:
-                        print("# console not tried: cocoonvirsh has no console command yet")
-                    for command in ("undefine boot1", "list --all"):
-                        compare(remote, embed, command)
-                finally:
-                    # a failure half-way must not leave a simulator running
-                    cocoonvirsh(d.uri, "destroy", "boot1")
-                    embed.run("destroy boot1")
+            try:
+                boot = write_bootable_xml(shared, "boot1", "5d2f6a10-3c4b-4e8f-9a1b-2c3d4e5f6a70")
+                for command in LIFECYCLE_COMMANDS:
+                    if command.startswith("@wait-shutoff"):
+                        name = command.split()[1]
+                        check(wait_shutoff(remote, name) and wait_shutoff(embed, name),
+                              f"{name} reaches shut off through both drivers")
+                        continue
+                    compare(remote, embed, command.format(boot=boot))
+                rc, _, err = cocoonvirsh(d.uri, "start", "boot1")
+                check(rc == 0, f"start boot1 for the console ({err.strip()})")
+                console_session(d.uri, "boot1", {})
+                cocoonvirsh(d.uri, "destroy", "boot1")
+                for command in ("undefine boot1", "list --all"):
+                    compare(remote, embed, command)
+            finally:
+                # a failure half-way must not leave a simulator running
+                cocoonvirsh(d.uri, "destroy", "boot1")
+                embed.run("destroy boot1")
     finally:
         shutil.rmtree(shared, ignore_errors=True)
 

@@ -55,7 +55,7 @@ mkdir -p "$LOGDIR"
 tmp=$(mktemp -d /tmp/cocoon-virt-manager-XXXXXX)
 daemon_pid=
 cleanup() {
-    if [ -n "$daemon_pid" ] && [ "${lifecycle:-no}" = yes ]; then
+    if [ -n "$daemon_pid" ]; then
         "$VIRSH" -c "cocoon+unix:///system?socket=$tmp/sock" destroy vm-alpha >/dev/null 2>&1
     fi
     if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
@@ -65,12 +65,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# Run VMs on the simulator once the local driver can (another work item lands it).
-lifecycle=no
-if grep -q '\.domainCreateWithFlags[[:space:]]*=' "$SRCDIR/src/driver/local.c"; then
-    lifecycle=yes
-fi
 
 sock=$tmp/sock
 COCOON_FIRECRACKER=$FC_SIM COCOON_CONFIG=$tmp/none.conf "$COCOOND" --root "$tmp/root" --run-dir "$tmp/run" --socket "$sock" \
@@ -106,14 +100,9 @@ EOF
 done
 ok "two domains defined through cocoond"
 
-expect="vm-alpha:Shutoff vm-beta:Shutoff"
-if [ "$lifecycle" = yes ]; then
-    out=$("$VIRSH" -c "$uri" start vm-alpha 2>&1) || fail "start vm-alpha: $out"
-    expect="vm-alpha:Running vm-beta:Shutoff"
-    ok "vm-alpha running on the Firecracker simulator"
-else
-    echo "# both domains shut off: the local driver does not run VMs yet"
-fi
+out=$("$VIRSH" -c "$uri" start vm-alpha 2>&1) || fail "start vm-alpha: $out"
+expect="vm-alpha:Running vm-beta:Shutoff"
+ok "vm-alpha running on the Firecracker simulator"
 
 home=$tmp/home
 mkdir -p "$home/run"
@@ -143,9 +132,7 @@ rm -f "$shot.xwd"
 [ "${colours:-0}" -ge 8 ] || fail "the screenshot is blank ($colours colours)"
 ok "screenshot of the main window: meson-logs/virt-manager.png ($colours colours)"
 
-if [ "$lifecycle" = yes ]; then
-    out=$("$VIRSH" -c "$uri" destroy vm-alpha 2>&1) || fail "destroy vm-alpha: $out"
-fi
+out=$("$VIRSH" -c "$uri" destroy vm-alpha 2>&1) || fail "destroy vm-alpha: $out"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
 status=$?

@@ -128,8 +128,8 @@ class Daemon:
             print(self.stderr(), file=sys.stderr)
 
 
-def run(argv, stdin=None, env=None, timeout=60):
-    """Run argv; (exit status, stdout, stderr) as text."""
+def run(argv, stdin=None, env=None, timeout=60, cwd=None):
+    """Run argv (in cwd); (exit status, stdout, stderr) as text."""
     full_env = dict(os.environ)
     full_env["LC_ALL"] = "C"
     full_env.pop("LIBVIRT_DEFAULT_URI", None)
@@ -137,7 +137,7 @@ def run(argv, stdin=None, env=None, timeout=60):
     if env:
         full_env.update(env)
     p = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=full_env,
-                       timeout=timeout)
+                       timeout=timeout, cwd=cwd)
     return p.returncode, p.stdout, p.stderr
 
 

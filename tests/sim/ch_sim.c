@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glib-unix.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,22 +50,6 @@ ch_sim_quit(ChSim *s, int code)
 {
     s->exit_code = code;
     g_main_loop_quit(s->loop);
-}
-
-static gboolean
-ch_on_signal_poweroff(gpointer data)
-{
-    ChSim *s = data;
-    sim_guest_request(s->guest, SIM_GUEST_POWEROFF, FALSE);
-    return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-ch_on_signal_reboot(gpointer data)
-{
-    ChSim *s = data;
-    sim_guest_request(s->guest, SIM_GUEST_REBOOT, FALSE);
-    return G_SOURCE_CONTINUE;
 }
 
 static char *
@@ -175,8 +158,7 @@ main(int argc, char **argv)
         srv = sim_http_server_new(lfd, "Cloud Hypervisor API", ch_api_handle, &s);
         lfd = -1;
     }
-    g_unix_signal_add(SIGUSR1, ch_on_signal_poweroff, &s);
-    g_unix_signal_add(SIGUSR2, ch_on_signal_reboot, &s);
+    sim_guest_watch_signals(s.guest);
     g_main_loop_run(s.loop);
     rc = s.exit_code;
 out:

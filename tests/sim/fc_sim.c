@@ -5,7 +5,6 @@
 #include "sim_log.h"
 
 #include <errno.h>
-#include <glib-unix.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -234,22 +233,6 @@ out:
     return ret;
 }
 
-static gboolean
-fc_on_signal_poweroff(gpointer data)
-{
-    FcSim *s = data;
-    sim_guest_request(s->guest, SIM_GUEST_POWEROFF, FALSE);
-    return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-fc_on_signal_reboot(gpointer data)
-{
-    FcSim *s = data;
-    sim_guest_request(s->guest, SIM_GUEST_REBOOT, FALSE);
-    return G_SOURCE_CONTINUE;
-}
-
 static void G_GNUC_NORETURN
 fc_panic(const char *msg)
 {
@@ -377,8 +360,7 @@ main(int argc, char **argv)
     }
     if (lfd >= 0)
         srv = sim_http_server_new(lfd, "Firecracker API", fc_api_handle, &s);
-    g_unix_signal_add(SIGUSR1, fc_on_signal_poweroff, &s);
-    g_unix_signal_add(SIGUSR2, fc_on_signal_reboot, &s);
+    sim_guest_watch_signals(s.guest);
     g_main_loop_run(s.loop);
     fc_sim_log(&s, "Info", "Firecracker exiting %s. exit_code=%d",
                s.exit_code == 0 ? "successfully" : "with error", s.exit_code);

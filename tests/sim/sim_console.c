@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -517,8 +518,23 @@ sim_guest_request(SimGuest *g, SimGuestEvent ev, gboolean from_host)
     sim_guest_go_down(g, ev);
 }
 
-gboolean
-sim_guest_is_up(const SimGuest *g)
+static gboolean
+sim_guest_on_sigusr1(gpointer data)
 {
-    return g->state == GUEST_UP || g->state == GUEST_BOOTING;
+    sim_guest_request(data, SIM_GUEST_POWEROFF, FALSE);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+sim_guest_on_sigusr2(gpointer data)
+{
+    sim_guest_request(data, SIM_GUEST_REBOOT, FALSE);
+    return G_SOURCE_CONTINUE;
+}
+
+void
+sim_guest_watch_signals(SimGuest *g)
+{
+    g_unix_signal_add(SIGUSR1, sim_guest_on_sigusr1, g);
+    g_unix_signal_add(SIGUSR2, sim_guest_on_sigusr2, g);
 }

@@ -59,8 +59,11 @@ void sim_guest_set_paused(SimGuest *g, gboolean paused);
  */
 void sim_guest_request(SimGuest *g, SimGuestEvent ev, gboolean from_host);
 
-/** sim_guest_is_up: whether the guest OS is running (booted, not halted). */
-gboolean sim_guest_is_up(const SimGuest *g);
+/**
+ * sim_guest_watch_signals: SIGUSR1 makes the guest power off, SIGUSR2 reboot, as if asked from
+ * inside (a test's stand-in for a guest that halts or resets on its own).
+ */
+void sim_guest_watch_signals(SimGuest *g);
 
 /** sim_console_tty_raw: puts @fd in raw mode if it is a TTY; restored by sim_console_tty_restore. */
 void sim_console_tty_raw(int fd);

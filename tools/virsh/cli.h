@@ -67,6 +67,10 @@ struct CliCtl {
     bool quit;          /* set by quit/exit */
 };
 
+/* The usual domain argument: required, positional, any of id, uuid or name. */
+#define CLI_OPT_DOMAIN                                                                         \
+    { "domain", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL, "domain name, id or uuid" }
+
 /* ---- commands.c ---- */
 
 /** cli_command_find: the command named name, or NULL. */
@@ -87,6 +91,9 @@ extern const CliCmd cli_cmds_lifecycle[];
 extern const CliCmd cli_cmds_list[];
 extern const CliCmd cli_cmds_host[];
 extern const CliCmd cli_cmds_console[];
+
+/* The options of a command that takes only the domain argument. */
+extern const CliOpt cli_opts_domain_only[];
 
 /* ---- cmd_console.c ---- */
 

@@ -70,7 +70,7 @@ static bool cmd_console(CliCtl *ctl, const CliArgs *args)
 }
 
 static const CliOpt opts_console[] = {
-    { "domain", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL, "domain name, id or uuid" },
+    CLI_OPT_DOMAIN,
     { "devname", CLI_OPT_STRING, 0, "character device name" },
     { "force", CLI_OPT_BOOL, 0, "force console connection (disconnect already connected sessions)" },
     { "safe", CLI_OPT_BOOL, 0, "only connect if safe console handling is supported" },

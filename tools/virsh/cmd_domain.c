@@ -4,9 +4,6 @@
 
 #include "cli.h"
 
-#define OPT_DOMAIN                                                                             \
-    { "domain", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL, "domain name, id or uuid" }
-
 static bool cmd_define(CliCtl *ctl, const CliArgs *args)
 {
     const char *file = cli_args_string(args, "file");
@@ -283,7 +280,7 @@ static const CliOpt opts_define[] = {
 };
 
 static const CliOpt opts_undefine[] = {
-    OPT_DOMAIN,
+    CLI_OPT_DOMAIN,
     { "managed-save", CLI_OPT_BOOL, 0, "remove domain managed state file" },
     { "snapshots-metadata", CLI_OPT_BOOL, 0,
       "remove all domain snapshot metadata, if inactive" },
@@ -293,7 +290,7 @@ static const CliOpt opts_undefine[] = {
 };
 
 static const CliOpt opts_dumpxml[] = {
-    OPT_DOMAIN,
+    CLI_OPT_DOMAIN,
     { "inactive", CLI_OPT_BOOL, 0, "show inactive defined XML" },
     { "security-info", CLI_OPT_BOOL, 0, "include security sensitive information in XML dump" },
     { "update-cpu", CLI_OPT_BOOL, 0, "update guest CPU according to host CPU" },
@@ -301,13 +298,8 @@ static const CliOpt opts_dumpxml[] = {
     { NULL },
 };
 
-static const CliOpt opts_domain_only[] = {
-    OPT_DOMAIN,
-    { NULL },
-};
-
 static const CliOpt opts_domstate[] = {
-    OPT_DOMAIN,
+    CLI_OPT_DOMAIN,
     { "reason", CLI_OPT_BOOL, 0, "also print reason for the state" },
     { NULL },
 };
@@ -321,7 +313,7 @@ static const CliOpt opts_domxml_to_native[] = {
 };
 
 static const CliOpt opts_autostart[] = {
-    OPT_DOMAIN,
+    CLI_OPT_DOMAIN,
     { "disable", CLI_OPT_BOOL, 0, "disable autostarting" },
     { NULL },
 };
@@ -331,11 +323,11 @@ const CliCmd cli_cmds_domain[] = {
       "Configure a domain to be automatically started at boot." },
     { "define", CLI_GROUP_DOMAIN, cmd_define, opts_define,
       "define (but don't start) a domain from an XML file", "Define a domain." },
-    { "domid", CLI_GROUP_DOMAIN, cmd_domid, opts_domain_only,
+    { "domid", CLI_GROUP_DOMAIN, cmd_domid, cli_opts_domain_only,
       "convert a domain name or UUID to domain id", "Convert a domain name to domain id" },
-    { "domname", CLI_GROUP_DOMAIN, cmd_domname, opts_domain_only,
+    { "domname", CLI_GROUP_DOMAIN, cmd_domname, cli_opts_domain_only,
       "convert a domain id or UUID to domain name", "Convert a domain id or UUID to domain name" },
-    { "domuuid", CLI_GROUP_DOMAIN, cmd_domuuid, opts_domain_only,
+    { "domuuid", CLI_GROUP_DOMAIN, cmd_domuuid, cli_opts_domain_only,
       "convert a domain name or id to domain UUID", "Convert a domain name or id to domain UUID" },
     { "domxml-to-native", CLI_GROUP_DOMAIN, cmd_domxml_to_native, opts_domxml_to_native,
       "Convert domain XML to native config",
@@ -345,7 +337,7 @@ const CliCmd cli_cmds_domain[] = {
       "Output the domain information as an XML dump to stdout." },
     { "undefine", CLI_GROUP_DOMAIN, cmd_undefine, opts_undefine, "undefine a domain",
       "Undefine an inactive domain, or convert persistent to transient." },
-    { "dominfo", CLI_GROUP_MONITOR, cmd_dominfo, opts_domain_only, "domain information",
+    { "dominfo", CLI_GROUP_MONITOR, cmd_dominfo, cli_opts_domain_only, "domain information",
       "Returns basic information about the domain." },
     { "domstate", CLI_GROUP_MONITOR, cmd_domstate, opts_domstate, "domain state",
       "Returns state about a domain." },

@@ -172,9 +172,6 @@ static bool cmd_create(CliCtl *ctl, const CliArgs *args)
     return true;
 }
 
-#define OPT_DOMAIN                                                                             \
-    { "domain", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL, "domain name, id or uuid" }
-
 static const CliOpt opts_start[] = {
     { "domain", CLI_OPT_STRING, CLI_OPT_REQUIRED | CLI_OPT_POSITIONAL,
       "name or uuid of the inactive domain" },
@@ -186,25 +183,15 @@ static const CliOpt opts_start[] = {
     { NULL },
 };
 
-static const CliOpt opts_domain_only[] = {
-    OPT_DOMAIN,
-    { NULL },
-};
-
+/* shutdown and reboot take the same options. */
 static const CliOpt opts_shutdown[] = {
-    OPT_DOMAIN,
-    { "mode", CLI_OPT_STRING, 0, "shutdown mode: acpi|agent|initctl|signal|paravirt" },
-    { NULL },
-};
-
-static const CliOpt opts_reboot[] = {
-    OPT_DOMAIN,
+    CLI_OPT_DOMAIN,
     { "mode", CLI_OPT_STRING, 0, "shutdown mode: acpi|agent|initctl|signal|paravirt" },
     { NULL },
 };
 
 static const CliOpt opts_destroy[] = {
-    OPT_DOMAIN,
+    CLI_OPT_DOMAIN,
     { "graceful", CLI_OPT_BOOL, 0, "terminate gracefully" },
     { NULL },
 };
@@ -223,15 +210,15 @@ const CliCmd cli_cmds_lifecycle[] = {
       "Create a domain." },
     { "destroy", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_destroy, "destroy (stop) a domain",
       "Destroy a given domain." },
-    { "reboot", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_reboot, "reboot a domain",
+    { "reboot", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_shutdown, "reboot a domain",
       "Run a reboot command in the target domain." },
-    { "resume", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_domain_only, "resume a domain",
+    { "resume", CLI_GROUP_DOMAIN, cmd_lifecycle, cli_opts_domain_only, "resume a domain",
       "Resume a previously suspended domain." },
     { "shutdown", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_shutdown, "gracefully shutdown a domain",
       "Run shutdown in the target domain." },
     { "start", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_start,
       "start a (previously defined) inactive domain", "Start a domain." },
-    { "suspend", CLI_GROUP_DOMAIN, cmd_lifecycle, opts_domain_only, "suspend a domain",
+    { "suspend", CLI_GROUP_DOMAIN, cmd_lifecycle, cli_opts_domain_only, "suspend a domain",
       "Suspend a running domain." },
     { NULL },
 };

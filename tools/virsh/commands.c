@@ -13,6 +13,11 @@ static const CliCmd *const tables[] = {
     NULL,
 };
 
+const CliOpt cli_opts_domain_only[] = {
+    CLI_OPT_DOMAIN,
+    { NULL },
+};
+
 /* virsh's help group titles and keywords; the shell's own commands are "virsh". */
 static const struct {
     const char *name;

@@ -9,6 +9,7 @@
 
 #include "ch_lower.h"
 #include "ch_validate.h"
+#include "driver/backend_common.h"
 
 /* CH's virtio-fs default queue size (FsConfig.queue_size). */
 #define CH_FS_QUEUE_SIZE_DEFAULT 1024
@@ -159,10 +160,7 @@ ch_plan_nets(const DomainDef *def, const BackendLowerCtx *ctx, ChPlan *plan, CvE
     for (size_t i = 0; i < def->nnets; i++) {
         const DomainNetDef *src = def->nets[i];
         ChNetPlan *net = &plan->nets[i];
-        const char *tap = ctx->tap_names ? ctx->tap_names[i] : NULL;
-        if (!tap)
-            tap = src->target_dev;
-        net->tap = tap ? g_strdup(tap) : g_strdup_printf("vnet%zu", i);
+        net->tap = backend_common_tap_name(def, ctx, i);
         net->mac = src->mac;
         net->mtu = src->mtu;
         net->num_queues = src->queues * 2;
@@ -203,10 +201,9 @@ ch_plan_new(const DomainDef *def, const BackendLowerCtx *ctx, CvError **err)
     plan->ndisks = def->ndisks;
     for (size_t i = 0; i < def->ndisks; i++) {
         const DomainDiskDef *src = def->disks[i];
-        const char *path = ctx->disk_paths ? ctx->disk_paths[i] : NULL;
         /* A transient disk's overlay keeps the format of its source. */
         plan->disks[i] = (ChDiskPlan){
-            .path = path ? path : src->source,
+            .path = backend_common_disk_path(def, ctx, i),
             .readonly = src->readonly,
             .serial = src->serial,
             .id = src->target_dev,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "driver/backend.h"
+#include "driver/backend_common.h"
 
 #define BACKEND "the cloud-hypervisor backend"
 
@@ -146,20 +147,6 @@ ch_validate_cpu_memory(const DomainDef *def, CvError **err)
     if (def->memballoon && !def->memballoon->none && def->memballoon->stats_period)
         return ch_refuse(err, "<memballoon> <stats> period is not supported by %s", BACKEND);
     return 0;
-}
-
-static int
-ch_validate_lifecycle(const char *element, DomainLifecycleAction action, CvError **err)
-{
-    switch (action) {
-    case DOMAIN_LIFECYCLE_ACTION_DEFAULT:
-    case DOMAIN_LIFECYCLE_ACTION_DESTROY:
-    case DOMAIN_LIFECYCLE_ACTION_RESTART:
-        return 0;
-    default:
-        return ch_refuse(err, "<%s> action '%s' is not supported by %s", element,
-                         domain_lifecycle_action_to_string(action), BACKEND);
-    }
 }
 
 static int
@@ -315,9 +302,7 @@ ch_validate(const DomainDef *def, CvError **err)
         return ch_refuse(err, "<emulator> '%s' is a %s binary, not one for %s", def->emulator,
                          named->name, BACKEND);
     if (ch_validate_os(def, err) < 0 || ch_validate_cpu_memory(def, err) < 0 ||
-        ch_validate_lifecycle("on_poweroff", def->on_poweroff, err) < 0 ||
-        ch_validate_lifecycle("on_reboot", def->on_reboot, err) < 0 ||
-        ch_validate_lifecycle("on_crash", def->on_crash, err) < 0)
+        backend_common_validate_lifecycle(def, "cloud-hypervisor", err) < 0)
         return -1;
 
     for (size_t i = 0; i < def->ndisks; i++) {

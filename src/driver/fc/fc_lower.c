@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "driver/backend_common.h"
 #include "fc_paths.h"
 #include "fc_validate.h"
 
@@ -198,8 +199,7 @@ fc_lower_drives(const DomainDef *def, const BackendLowerCtx *ctx, const size_t *
     for (size_t k = 0; k < def->ndisks; k++) {
         size_t i = order[k];
         const DomainDiskDef *disk = def->disks[i];
-        const char *path =
-            ctx->disk_paths && ctx->disk_paths[i] ? ctx->disk_paths[i] : disk->source;
+        const char *path = backend_common_disk_path(def, ctx, i);
         g_autofree char *id = fc_drive_id(def, i);
         json_object *body = fc_json_object();
         fc_json_set_string(body, "drive_id", id);
@@ -217,10 +217,7 @@ fc_lower_nets(const DomainDef *def, const BackendLowerCtx *ctx, GArray *calls)
     for (size_t i = 0; i < def->nnets; i++) {
         const DomainNetDef *net = def->nets[i];
         g_autofree char *id = g_strdup_printf("net%zu", i);
-        g_autofree char *fallback = g_strdup_printf("vnet%zu", i);
-        const char *tap = ctx->tap_names && ctx->tap_names[i] ? ctx->tap_names[i]
-                          : net->target_dev                   ? net->target_dev
-                                                              : fallback;
+        g_autofree char *tap = backend_common_tap_name(def, ctx, i);
         json_object *body = fc_json_object();
         fc_json_set_string(body, "iface_id", id);
         fc_json_set_string(body, "host_dev_name", tap);

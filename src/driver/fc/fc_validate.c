@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "driver/backend.h"
+#include "driver/backend_common.h"
 
 /*
  * One check per thing Firecracker cannot do. The rule of the backend: every field of DomainDef is
@@ -89,31 +90,6 @@ fc_validate_cpu_memory(const DomainDef *def, CvError **err)
         return fc_refuse(err, NULL, "<memoryBacking> access mode 'shared'");
     if (def->memory_source && strcmp(def->memory_source, "anonymous") != 0)
         return fc_refuse(err, NULL, "<memoryBacking> source type '%s'", def->memory_source);
-    return 0;
-}
-
-static int
-fc_validate_lifecycle_one(const char *element, DomainLifecycleAction action, CvError **err)
-{
-    switch (action) {
-    case DOMAIN_LIFECYCLE_ACTION_DEFAULT:
-    case DOMAIN_LIFECYCLE_ACTION_DESTROY:
-    case DOMAIN_LIFECYCLE_ACTION_RESTART:
-        return 0;
-    default:
-        break;
-    }
-    const char *name = domain_lifecycle_action_to_string(action);
-    return fc_refuse(err, NULL, "<%s> action '%s'", element, name ? name : "?");
-}
-
-static int
-fc_validate_lifecycle(const DomainDef *def, CvError **err)
-{
-    if (fc_validate_lifecycle_one("on_poweroff", def->on_poweroff, err) < 0 ||
-        fc_validate_lifecycle_one("on_reboot", def->on_reboot, err) < 0 ||
-        fc_validate_lifecycle_one("on_crash", def->on_crash, err) < 0)
-        return -1;
     return 0;
 }
 
@@ -295,9 +271,9 @@ int
 fc_validate(const DomainDef *def, CvError **err)
 {
     if (fc_validate_os(def, err) < 0 || fc_validate_cpu_memory(def, err) < 0 ||
-        fc_validate_lifecycle(def, err) < 0 || fc_validate_disks(def, err) < 0 ||
-        fc_validate_nets(def, err) < 0 || fc_validate_chrs(def, err) < 0 ||
-        fc_validate_devices(def, err) < 0)
+        backend_common_validate_lifecycle(def, FC_NAME, err) < 0 ||
+        fc_validate_disks(def, err) < 0 || fc_validate_nets(def, err) < 0 ||
+        fc_validate_chrs(def, err) < 0 || fc_validate_devices(def, err) < 0)
         return -1;
     return 0;
 }

@@ -154,14 +154,8 @@ conn_read_all(int fd, guint8 *buf, size_t len, bool first)
 static void
 conn_answer_ping(RemoteConn *rc)
 {
-    cvr_message_header h = {.prog = CVR_KEEPALIVE_PROGRAM,
-                            .vers = CVR_KEEPALIVE_VERSION,
-                            .proc = CVR_KEEPALIVE_PROC_PONG,
-                            .type = CVR_MESSAGE,
-                            .serial = 0,
-                            .status = CVR_OK};
     g_autoptr(CvError) err = NULL;
-    remote_conn_send(rc, rpc_message_encode(&h, NULL, NULL, NULL), &err);
+    remote_conn_send(rc, rpc_message_encode_pong(), &err);
 }
 
 /* Route one message; takes buf (the message without its length word). */

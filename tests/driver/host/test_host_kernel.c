@@ -13,7 +13,7 @@
 #include <zstd.h>
 
 #include "driver/kernel_image.h"
-#include "host_test.h"
+#include "../driver_test.h"
 #include "util/cv_file.h"
 
 #define SETUP_SECTS 3

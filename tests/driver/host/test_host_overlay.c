@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "driver/disk_overlay.h"
-#include "host_test.h"
+#include "../driver_test.h"
 
 #define MIB (1024 * 1024)
 #define BASE_SIZE (8 * MIB)

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "driver/host_net.h"
-#include "host_test.h"
+#include "../driver_test.h"
 
 #define BRIDGE "cvtestbr0"
 

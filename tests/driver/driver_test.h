@@ -1,6 +1,7 @@
 #pragma once
 
-/* Checks shared by the host-resource tests: they count failures and go on. */
+/* Checks shared by the driver tests (local driver, host resources): they count failures and
+ * go on. */
 
 #include <glib.h>
 #include <stdio.h>
