@@ -1,6 +1,6 @@
 """python3-libvirt's lifecycle event callback (virEventRegisterDefaultImpl) against cocoond:
 it must see DEFINED then UNDEFINED for a define/undefine done through the daemon by another
-client. Skips (77) while the local driver has no connectDomainEventRegisterAny."""
+client."""
 
 import os
 import sys
@@ -8,7 +8,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rpcutil import DATA, Daemon, check, skip  # noqa: E402
+from rpcutil import DATA, Daemon, check  # noqa: E402
 
 import libvirt  # noqa: E402
 
@@ -34,15 +34,7 @@ def events(d):
             lock.notify_all()
 
     listener = libvirt.open(d.uri)
-    try:
-        cbid = listener.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb,
-                                               None)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
-            stop.set()
-            listener.close()
-            skip("pending: the local driver has no connectDomainEventRegisterAny yet")
-        raise
+    cbid = listener.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
     writer = libvirt.open(d.uri)
     dom = writer.defineXML(WEB1)
     dom.undefine()

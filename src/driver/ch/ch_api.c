@@ -102,12 +102,6 @@ ch_api_vm_info(const char *sock, json_object **ret_info, long *ret_status, CvErr
     return ch_api_get_object(sock, "vm.info", ret_info, ret_status, err);
 }
 
-int
-ch_api_vmm_ping(const char *sock, json_object **ret_info, CvError **err)
-{
-    return ch_api_get_object(sock, "vmm.ping", ret_info, NULL, err);
-}
-
 /* The body-less PUT actions: CH refuses them with a body. */
 static int
 ch_api_action(const char *sock, const char *endpoint, CvError **err)
@@ -137,16 +131,4 @@ int
 ch_api_vm_reboot(const char *sock, CvError **err)
 {
     return ch_api_action(sock, "vm.reboot", err);
-}
-
-int
-ch_api_vm_shutdown(const char *sock, CvError **err)
-{
-    return ch_api_action(sock, "vm.shutdown", err);
-}
-
-int
-ch_api_vmm_shutdown(const char *sock, CvError **err)
-{
-    return ch_api_action(sock, "vmm.shutdown", err);
 }

@@ -39,15 +39,3 @@ int ch_api_vm_power_button(const char *sock, CvError **err);
 
 /** ch_api_vm_reboot: PUT vm.reboot (the VMM reboots the VM itself). */
 int ch_api_vm_reboot(const char *sock, CvError **err);
-
-/** ch_api_vm_shutdown: PUT vm.shutdown (stops the VM; the VMM and its config stay). */
-int ch_api_vm_shutdown(const char *sock, CvError **err);
-
-/** ch_api_vmm_shutdown: PUT vmm.shutdown (the VMM process exits after replying). */
-int ch_api_vmm_shutdown(const char *sock, CvError **err);
-
-/**
- * ch_api_vmm_ping: GET vmm.ping — {"build_version", "version", "pid", "features"}.
- * Returns 0 with *ret_info (caller owns it), or -1 with *err.
- */
-int ch_api_vmm_ping(const char *sock, json_object **ret_info, CvError **err);

@@ -65,12 +65,6 @@ fc_api_request(const char *sock, const char *method, const char *path, const jso
 }
 
 int
-fc_api_put(const char *sock, const char *path, const json_object *body, CvError **err)
-{
-    return fc_api_request(sock, "PUT", path, body, NULL, err);
-}
-
-int
 fc_api_instance_describe(const char *sock, json_object **ret_info, CvError **err)
 {
     json_object *info = NULL;

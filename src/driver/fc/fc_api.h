@@ -20,8 +20,6 @@
 int fc_api_request(const char *sock, const char *method, const char *path, const json_object *body,
                    json_object **ret_reply, CvError **err);
 
-/** fc_api_put: PUT body (required) to path, e.g. "/boot-source"; 0 or -1 with *err. */
-int fc_api_put(const char *sock, const char *path, const json_object *body, CvError **err);
 
 /**
  * fc_api_instance_describe: GET / — {"id", "state", "vmm_version", "app_name"}.
