@@ -339,18 +339,87 @@ store_index_get(DomainStore *store, const char *uuidstr)
     return def ? g_strdup(def->name) : NULL;
 }
 
-/* Point the index entry uuidstr at the file src under srcdir, replacing it atomically. */
+/* Point the index entry uuidstr at the file src under srcdir, replacing it atomically. With
+ * name, only when the file is a definition of name with the uuid uuidstr: checked on the new
+ * link before it is published, so that an entry never links a file with another uuid
+ * (store_index_confirms and the listing rely on it). */
 static int
-store_index_set(DomainStore *store, const char *uuidstr, int srcdir, const char *src)
+store_index_set(DomainStore *store, const char *uuidstr, int srcdir, const char *src,
+                const char *name)
 {
     g_autofree char *tmp = g_strdup_printf(".%s.%d", uuidstr, (int)getpid());
     unlinkat(store->byuuid_fd, tmp, 0);
     if (linkat(srcdir, src, store->byuuid_fd, tmp, 0) < 0)
         return -1;
-    int ret = renameat(store->byuuid_fd, tmp, store->byuuid_fd, uuidstr);
+    int ret = 0;
+    if (name) {
+        unsigned char want[DOMAIN_UUID_LEN], linked[DOMAIN_UUID_LEN];
+        if (domain_uuid_parse(uuidstr, want) < 0 ||
+            store_read_uuid(store->byuuid_fd, tmp, name, linked, NULL) <= 0 ||
+            memcmp(linked, want, DOMAIN_UUID_LEN) != 0)
+            ret = -1;
+    }
+    if (ret == 0)
+        ret = renameat(store->byuuid_fd, tmp, store->byuuid_fd, uuidstr);
     /* a rename between two links of one file leaves both in place */
     unlinkat(store->byuuid_fd, tmp, 0);
     return ret;
+}
+
+/*
+ * Whether the index entry of uuidstr and the persistent definition of name are one file: then
+ * name has that uuid (an entry only ever links a file with its uuid, and the store never
+ * rewrites a file in place). Two stats, no read. The change times must agree too.
+ */
+static bool
+store_index_confirms(DomainStore *store, const char *uuidstr, const char *name)
+{
+    g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
+    struct stat def, idx;
+    if (fstatat(store->domains_fd, rel, &def, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(def.st_mode))
+        return false;
+    if (fstatat(store->byuuid_fd, uuidstr, &idx, AT_SYMLINK_NOFOLLOW) < 0)
+        return false;
+    return def.st_ino == idx.st_ino && def.st_dev == idx.st_dev &&
+           def.st_ctim.tv_sec == idx.st_ctim.tv_sec && def.st_ctim.tv_nsec == idx.st_ctim.tv_nsec;
+}
+
+DomainStoreEntry *
+domain_store_lookup_handle(DomainStore *store, const char *name,
+                           const unsigned char uuid[DOMAIN_UUID_LEN], unsigned int flags,
+                           CvError **err)
+{
+    if (domain_store_check_name(name, NULL) < 0) {
+        no_domain_name(err, name);
+        return NULL;
+    }
+    char us[DOMAIN_UUID_STRING_LEN];
+    domain_uuid_format(uuid, us);
+    if (store_index_confirms(store, us, name)) {
+        g_autoptr(DomainStoreEntry) e = g_new0(DomainStoreEntry, 1);
+        domain_status_init(&e->status);
+        if (domain_status_load_at(store->run_domains_fd, name, &e->status, err) < 0)
+            return NULL;
+        memcpy(e->uuid, uuid, DOMAIN_UUID_LEN);
+        e->persistent = true;
+        if (!(flags & DOMAIN_STORE_LOOKUP_NO_AUTOSTART))
+            e->autostart = domain_store_get_autostart(store, name);
+        e->name = g_strdup(name);
+        return g_steal_pointer(&e);
+    }
+
+    DomainStoreEntry *e = NULL;
+    int found = store_entry_load(store, name, flags, &e, err);
+    if (found == 0)
+        no_domain_name(err, name);
+    if (found <= 0)
+        return NULL;
+    /* the index missed or is stale: repair it for the next time */
+    if (e->persistent && memcmp(e->uuid, uuid, DOMAIN_UUID_LEN) == 0) {
+        g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
+        store_index_set(store, us, store->domains_fd, rel, name);
+    }
+    return e;
 }
 
 DomainStoreEntry *
@@ -382,7 +451,7 @@ domain_store_lookup_uuid(DomainStore *store, const unsigned char uuid[DOMAIN_UUI
             continue;
         if (e->persistent) {
             g_autofree char *rel = g_build_filename(e->name, DEF_FILE, NULL);
-            store_index_set(store, us, store->domains_fd, rel);
+            store_index_set(store, us, store->domains_fd, rel, e->name);
         }
         return g_ptr_array_steal_index(all, i);
     }
@@ -411,6 +480,74 @@ dirent_is_name(const struct dirent *de)
            (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN);
 }
 
+/* A file the uuid index links, as stat saw it. */
+typedef struct {
+    gint64 ino; /* first: the key of the table */
+    dev_t dev;
+    struct timespec ctim;
+    bool ambiguous; /* linked under two uuids: trust neither */
+    unsigned char uuid[DOMAIN_UUID_LEN];
+} IndexedFile;
+
+/* The files of the uuid index by inode number: one readdir and one stat per entry. */
+static GHashTable *
+store_index_files(DomainStore *store)
+{
+    GHashTable *files = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    DIR *dir = dir_reopen(store->byuuid_fd);
+    struct dirent *de;
+    while (dir && (de = readdir(dir))) {
+        unsigned char uuid[DOMAIN_UUID_LEN];
+        char canon[DOMAIN_UUID_STRING_LEN];
+        struct stat st;
+        if (strlen(de->d_name) != DOMAIN_UUID_STRING_LEN - 1 ||
+            domain_uuid_parse(de->d_name, uuid) < 0)
+            continue;
+        domain_uuid_format(uuid, canon);
+        if (strcmp(canon, de->d_name) != 0 ||
+            fstatat(store->byuuid_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        gint64 ino = (gint64)st.st_ino;
+        IndexedFile *f = g_hash_table_lookup(files, &ino);
+        if (f) {
+            f->ambiguous = true;
+            continue;
+        }
+        f = g_new0(IndexedFile, 1);
+        f->ino = ino;
+        f->dev = st.st_dev;
+        f->ctim = st.st_ctim;
+        memcpy(f->uuid, uuid, DOMAIN_UUID_LEN);
+        g_hash_table_insert(files, &f->ino, f);
+    }
+    if (dir)
+        closedir(dir);
+    return files;
+}
+
+/*
+ * The uuid of the definition dirfd/rel (of name): without reading it when the index links
+ * that very file (same inode and device, same change time: an entry only ever links a file
+ * with its uuid, and a file is never rewritten in place); read otherwise. As store_read_uuid.
+ */
+static int
+store_list_uuid(int dirfd, const char *rel, const char *name, GHashTable *indexed,
+                unsigned char uuid[DOMAIN_UUID_LEN])
+{
+    struct stat st;
+    if (fstatat(dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        gint64 ino = (gint64)st.st_ino;
+        const IndexedFile *f = g_hash_table_lookup(indexed, &ino);
+        if (f && !f->ambiguous && f->dev == st.st_dev && f->ctim.tv_sec == st.st_ctim.tv_sec &&
+            f->ctim.tv_nsec == st.st_ctim.tv_nsec) {
+            memcpy(uuid, f->uuid, DOMAIN_UUID_LEN);
+            return 1;
+        }
+    }
+    return store_read_uuid(dirfd, rel, name, uuid, NULL);
+}
+
 int
 domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
 {
@@ -427,6 +564,7 @@ domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
     g_autoptr(GPtrArray) entries =
         g_ptr_array_new_with_free_func((GDestroyNotify)domain_store_entry_free);
     g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) indexed = store_index_files(store);
 
     if (!(dir = dir_reopen(store->domains_fd))) {
         cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot read directory '%s'",
@@ -441,7 +579,7 @@ domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
         g_autofree char *rel = g_build_filename(de->d_name, DEF_FILE, NULL);
         /* A definition that cannot be read is left out of listings, like libvirt does with
          * a config it cannot load; lookups by name report it. */
-        if (store_read_uuid(store->domains_fd, rel, de->d_name, e->uuid, NULL) <= 0) {
+        if (store_list_uuid(store->domains_fd, rel, de->d_name, indexed, e->uuid) <= 0) {
             domain_store_entry_free(e);
             continue;
         }
@@ -588,7 +726,7 @@ store_uuid_claim(DomainStore *store, const unsigned char uuid[DOMAIN_UUID_LEN], 
             }
         }
         /* a stale entry: that name is gone or has another uuid now */
-        if (store_index_set(store, us, srcdir, src) < 0) {
+        if (store_index_set(store, us, srcdir, src, NULL) < 0) {
             cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot index uuid '%s'", us);
             return -1;
         }

@@ -15,7 +15,9 @@
  *   <root>/autostart/<name>.xml        symlink to ../domains/<name>/domain.xml
  *   <root>/by-uuid/<uuid>              hard link to a version of that domain's domain.xml: a
  *                                      uuid → name index, a cache verified on every use and
- *                                      repaired on a miss
+ *                                      repaired on a miss; it only ever links a file with
+ *                                      that uuid, so a definition that is the very file it
+ *                                      links (same inode) has that uuid without being read
  *   <root>/trash/                      undefined domains on their way out
  *   <run>/domains/<name>/              live state (status, sockets, logs; domain_status.h)
  *
@@ -63,7 +65,8 @@ char *domain_store_live_dir(const DomainStore *store, const char *name);
 /**
  * domain_store_list: every domain, persistent and transient, in no particular order: a new
  * array of DomainStoreEntry (freeing the array frees them). Reads no definition in full:
- * uuids come from a strict scan of the canonical files. 0 or -1 with *err.
+ * uuids come from the uuid index where it links the definition itself (one stat each), else
+ * from a strict scan of the canonical files. 0 or -1 with *err.
  */
 int domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err);
 
@@ -151,3 +154,13 @@ CvLock *domain_store_lock_live(DomainStore *store, const char *name, CvError **e
 
 /** domain_store_next_id: a new domain id (1, 2, …), unique for the live root. 0 or -1. */
 int domain_store_next_id(DomainStore *store, int *ret_id, CvError **err);
+
+/**
+ * domain_store_lookup_handle: domain_store_lookup_name for a handle that names the domain by
+ * name and uuid: when the uuid index confirms the pair (two stats, no read), the entry has that
+ * uuid; otherwise the definition is read as domain_store_lookup_name does, the entry has the
+ * uuid it holds (the caller compares), and a missing or stale index entry is repaired.
+ */
+DomainStoreEntry *domain_store_lookup_handle(DomainStore *store, const char *name,
+                                             const unsigned char uuid[DOMAIN_UUID_LEN],
+                                             unsigned int flags, CvError **err);

@@ -83,7 +83,7 @@ static DomainStoreEntry *
 entry_of_flags(CocoonDomain *dom, unsigned int lookup, CvError **err)
 {
     g_autoptr(DomainStoreEntry) e =
-        domain_store_lookup_name(priv_of(dom->conn)->store, dom->name, lookup, err);
+        domain_store_lookup_handle(priv_of(dom->conn)->store, dom->name, dom->uuid, lookup, err);
     if (!e)
         return NULL;
     local_lifecycle_check(dom->conn, e);
