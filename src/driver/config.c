@@ -88,15 +88,18 @@ const char *
 cocoon_config_default_emulator(CocoonConfig *cfg, const CocoonBackend *backend)
 {
     BackendKind k = backend->kind;
-    if (!cfg->emulator_cache[k]) {
-        if (cfg->binaries[k])
-            cfg->emulator_cache[k] = g_strdup(cfg->binaries[k]);
-        else
-            cfg->emulator_cache[k] = g_find_program_in_path(backend->name);
-        if (!cfg->emulator_cache[k])
-            cfg->emulator_cache[k] = g_build_filename("/usr/bin", backend->name, NULL);
-    }
-    return cfg->emulator_cache[k];
+    char *cached = g_atomic_pointer_get(&cfg->emulator_cache[k]);
+    if (cached)
+        return cached;
+
+    char *found = cfg->binaries[k] ? g_strdup(cfg->binaries[k])
+                                   : g_find_program_in_path(backend->name);
+    if (!found)
+        found = g_build_filename("/usr/bin", backend->name, NULL);
+    /* The daemon's workers may race here: the first to publish wins, the others drop theirs. */
+    if (!g_atomic_pointer_compare_and_exchange(&cfg->emulator_cache[k], NULL, found))
+        g_free(found);
+    return g_atomic_pointer_get(&cfg->emulator_cache[k]);
 }
 
 static bool
