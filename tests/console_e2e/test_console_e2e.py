@@ -406,6 +406,8 @@ def case_burst(env):
     payload = b"<<" + bytes(rnd.choice(alphabet) for _ in range(30)) + payload[32:]
     t0 = time.monotonic()
     with Viewer(env.socket_path(), "readonly") as ro:
+        # the simulated guest echoes 10 MiB slowly on a loaded machine: let the tail arrive
+        env.env["COCOON_CONSOLE_IDLE_MS"] = "10000"
         p = env.popen("console", env.name)
         out, err = p.communicate(input=payload, timeout=600)
         ro.read_bytes(payload[:64], len(payload), timeout=120)

@@ -10,6 +10,11 @@ bool cli_console_run(CliCtl *ctl, CocoonDomain *dom, const char *dev_name, unsig
     g_autoptr(CocoonStream) st = cocoon_stream_new(0);
     g_autoptr(CvError) err = NULL;
     ConsoleTerminalOptions opts = CONSOLE_TERMINAL_OPTIONS_INIT(NULL);
+    /* With piped input: how long the guest may stay quiet after the input ended before the
+     * session ends (scripts feeding slow guests raise it). */
+    const char *idle = g_getenv("COCOON_CONSOLE_IDLE_MS");
+    if (idle && *idle)
+        opts.idle_timeout_ms = (int)g_ascii_strtoll(idle, NULL, 10);
     ConsoleTerminalEnd end = CONSOLE_TERMINAL_CLOSED;
     CocoonConn *conn = dom->conn;
     int fd;
