@@ -21,19 +21,22 @@ def fc_env():
     return {"COCOON_FIRECRACKER": binary("tests", "sim", "fc-sim")}
 
 
-def fc_domain_xml(d, name="web1"):
-    """Write a bootable (for fc-sim) domain with a serial console; returns the XML file's path."""
-    kernel = os.path.join(d.dir, "vmlinux")
-    rootfs = os.path.join(d.dir, f"{name}.ext4")
-    with open(kernel, "wb") as f:
-        f.write(b"\x7fELF\x02\x01\x01")  # FC boots an ELF vmlinux only
-        f.truncate(1 << 20)
-    with open(rootfs, "wb") as f:
-        f.truncate(8 << 20)
-    path = os.path.join(d.dir, f"{name}.xml")
+def write_fc_domain(directory, name, uuid=None):
+    """Write a domain that boots on fc-sim (ELF kernel and rootfs files that exist, a serial
+    console) into directory; returns the XML file's path. Shared files are made once."""
+    kernel = os.path.join(directory, "vmlinux")
+    rootfs = os.path.join(directory, f"{name}.ext4")
+    for p, size, head in ((kernel, 1 << 20, b"\x7fELF\x02\x01\x01"),  # FC boots ELF only
+                          (rootfs, 8 << 20, b"")):
+        if not os.path.exists(p):
+            with open(p, "wb") as f:
+                f.write(head)
+                f.truncate(size)
+    uuid_line = f"\n  <uuid>{uuid}</uuid>" if uuid else ""
+    path = os.path.join(directory, f"{name}.xml")
     with open(path, "w") as f:
         f.write(f"""<domain type='kvm'>
-  <name>{name}</name>
+  <name>{name}</name>{uuid_line}
   <memory unit='MiB'>128</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type><kernel>{kernel}</kernel>
@@ -46,6 +49,11 @@ def fc_domain_xml(d, name="web1"):
 </domain>
 """)
     return path
+
+
+def fc_domain_xml(d, name="web1"):
+    """write_fc_domain in daemon d's directory."""
+    return write_fc_domain(d.dir, name)
 
 
 def wait_for(pred, timeout=20.0, step=0.05):
@@ -215,4 +223,5 @@ class Tap:
             pass
 
 
-__all__ = ["Background", "MESSAGE", "Tap", "fc_domain_xml", "fc_env", "run", "wait_for"]
+__all__ = ["Background", "MESSAGE", "Tap", "fc_domain_xml", "fc_env", "run", "wait_for",
+           "write_fc_domain"]

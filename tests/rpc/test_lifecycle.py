@@ -6,38 +6,16 @@ import os
 import pty
 import re
 import select
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clientutil import fc_domain_xml  # noqa: E402
 from rpcutil import Daemon, binary, check, virsh  # noqa: E402
 
 
 def domain_xml(d):
-    kernel = os.path.join(d.dir, "vmlinux")
-    rootfs = os.path.join(d.dir, "rootfs.ext4")
-    for p, size in ((kernel, 1 << 20), (rootfs, 8 << 20)):
-        with open(p, "wb") as f:
-            if p == kernel:
-                f.write(b"\x7fELF\x02\x01\x01")  # FC boots an ELF vmlinux only
-            f.truncate(size)
-    path = os.path.join(d.dir, "web1.xml")
-    with open(path, "w") as f:
-        f.write(f"""<domain type='kvm'>
-  <name>web1</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64'>hvm</type><kernel>{kernel}</kernel>
-    <cmdline>console=ttyS0 reboot=k panic=1</cmdline></os>
-  <devices>
-    <emulator>/usr/bin/firecracker</emulator>
-    <disk type='file' device='disk'><source file='{rootfs}'/><target dev='vda' bus='virtio'/></disk>
-    <serial type='pty'><target port='0'/></serial>
-  </devices>
-</domain>
-""")
-    return path
+    return fc_domain_xml(d, "web1")
 
 
 def console(d):
