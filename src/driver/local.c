@@ -21,8 +21,8 @@ priv_of(CocoonConn *conn)
     return conn->priv;
 }
 
-static int
-check_flags(unsigned int flags, unsigned int allowed, const char *func, CvError **err)
+int
+local_check_flags(unsigned int flags, unsigned int allowed, const char *func, CvError **err)
 {
     if (flags & ~allowed) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_INVALID_ARG,
@@ -217,7 +217,7 @@ static int
 local_connect_list_all_domains(CocoonConn *conn, CocoonDomain ***ret_doms, size_t *ret_n,
                                unsigned int flags, CvError **err)
 {
-    if (check_flags(flags, LIST_FLAGS_ALL, __func__, err) < 0)
+    if (local_check_flags(flags, LIST_FLAGS_ALL, __func__, err) < 0)
         return -1;
     DomainStore *store = priv_of(conn)->store;
     g_autoptr(GPtrArray) entries = NULL;
@@ -294,7 +294,7 @@ static CocoonDomain *
 local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int flags, CvError **err)
 {
     /* we always validate against what the backend can honour */
-    if (check_flags(flags, VIR_DOMAIN_DEFINE_VALIDATE, __func__, err) < 0)
+    if (local_check_flags(flags, VIR_DOMAIN_DEFINE_VALIDATE, __func__, err) < 0)
         return NULL;
     LocalDriverPriv *priv = priv_of(conn);
     g_autoptr(DomainDef) def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_FLAGS_NONE, err);
@@ -329,7 +329,7 @@ local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int fl
 static int
 local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err)
 {
-    if (check_flags(flags, UNDEFINE_FLAGS_ALL, __func__, err) < 0)
+    if (local_check_flags(flags, UNDEFINE_FLAGS_ALL, __func__, err) < 0)
         return -1;
     DomainStore *store = priv_of(dom->conn)->store;
     g_autoptr(DomainStoreEntry) e = entry_of(dom, err);
@@ -356,7 +356,7 @@ local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err
 static char *
 local_domain_get_xml_desc(CocoonDomain *dom, unsigned int flags, CvError **err)
 {
-    if (check_flags(flags,
+    if (local_check_flags(flags,
                     VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_UPDATE_CPU |
                         VIR_DOMAIN_XML_MIGRATABLE,
                     __func__, err) < 0)
@@ -371,7 +371,7 @@ static int
 local_domain_get_state(CocoonDomain *dom, int *ret_state, int *ret_reason, unsigned int flags,
                        CvError **err)
 {
-    if (check_flags(flags, 0, __func__, err) < 0)
+    if (local_check_flags(flags, 0, __func__, err) < 0)
         return -1;
     g_autoptr(DomainStoreEntry) e = entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
     if (!e)
@@ -423,7 +423,7 @@ local_domain_get_os_type(CocoonDomain *dom, CvError **err)
 static int
 local_domain_has_managed_save_image(CocoonDomain *dom, unsigned int flags, CvError **err)
 {
-    if (check_flags(flags, 0, "virDomainHasManagedSaveImage", err) < 0)
+    if (local_check_flags(flags, 0, "virDomainHasManagedSaveImage", err) < 0)
         return -1;
     g_autoptr(DomainStoreEntry) e = entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
     return e ? 0 : -1;
@@ -472,7 +472,7 @@ static char *
 local_connect_domain_xml_to_native(CocoonConn *conn, const char *format, const char *xml,
                                    unsigned int flags, CvError **err)
 {
-    if (check_flags(flags, 0, __func__, err) < 0)
+    if (local_check_flags(flags, 0, __func__, err) < 0)
         return NULL;
     LocalDriverPriv *priv = priv_of(conn);
     const CocoonBackend *backend = format ? backend_for_native_format(format) : NULL;
@@ -509,7 +509,7 @@ static int
 local_domain_open_console(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
                           unsigned int flags, CvError **err)
 {
-    if (check_flags(flags, VIR_DOMAIN_CONSOLE_FORCE | VIR_DOMAIN_CONSOLE_SAFE,
+    if (local_check_flags(flags, VIR_DOMAIN_CONSOLE_FORCE | VIR_DOMAIN_CONSOLE_SAFE,
                     "virDomainOpenConsole", err) < 0)
         return -1;
     g_autoptr(DomainStoreEntry) e = entry_of(dom, err);

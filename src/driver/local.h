@@ -30,6 +30,12 @@ extern const CocoonDriver local_driver;
 CocoonConn *local_conn_open(const char *uri, const char *root, const char *run, CvError **err);
 
 /* Host-wide entry points (local_host.c). */
+/**
+ * local_check_flags: refuse flags outside allowed, in libvirt's words ("unsupported flags
+ * (0x%x) in function %s"); 0 or -1 with *err.
+ */
+int local_check_flags(unsigned int flags, unsigned int allowed, const char *func, CvError **err);
+
 int local_connect_get_version(CocoonConn *conn, unsigned long long *ret_version, CvError **err);
 char *local_connect_get_hostname(CocoonConn *conn, CvError **err);
 char *local_connect_get_capabilities(CocoonConn *conn, CvError **err);

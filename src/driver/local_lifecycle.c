@@ -48,17 +48,6 @@ typedef struct {
 } LocalOp;
 
 static int
-check_flags(unsigned int flags, unsigned int allowed, const char *func, CvError **err)
-{
-    if (flags & ~allowed) {
-        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INVALID_ARG,
-                     "unsupported flags (0x%x) in function %s", flags & ~allowed, func);
-        return -1;
-    }
-    return 0;
-}
-
-static int
 check_state(const LocalJob *job, LocalNeed need, CvError **err)
 {
     bool active = domain_status_is_active(&job->st);
@@ -77,7 +66,7 @@ check_state(const LocalJob *job, LocalNeed need, CvError **err)
 static int
 local_op_run(CocoonDomain *dom, unsigned int flags, const LocalOp *op, CvError **err)
 {
-    if (check_flags(flags, op->flags_allowed, op->api, err) < 0)
+    if (local_check_flags(flags, op->flags_allowed, op->api, err) < 0)
         return -1;
     LocalJob job;
     if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, err) < 0)
@@ -136,7 +125,7 @@ local_domain_create_with_flags(CocoonDomain *dom, unsigned int flags, CvError **
 CocoonDomain *
 local_domain_create_xml(CocoonConn *conn, const char *xml, unsigned int flags, CvError **err)
 {
-    if (check_flags(flags,
+    if (local_check_flags(flags,
                     VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY |
                         VIR_DOMAIN_START_VALIDATE,
                     "virDomainCreateXML", err) < 0)
