@@ -254,8 +254,9 @@ def terminal_session(env, virsh_args, before_exit):
         cmd = " ".join(["env", "-u", "COCOON_CONSOLE_RELAY"] +
                        [shlex.quote(f"{k}={env.env[k]}") for k in keep if k in env.env] +
                        [shlex.quote(a) for a in env.argv(*virsh_args)])
-        script = (f"stty -g > {before}; {cmd}; echo \"exit status $?\"; stty -g > {after}; "
-                  "sleep 60")
+        # the snapshot after is renamed into place, so it is never read half-written
+        script = (f"stty -g > {before}; {cmd}; echo \"exit status $?\"; "
+                  f"stty -g > {after}.tmp && mv {after}.tmp {after}; sleep 60")
         tmux("new-session", "-d", "-s", "t", "-x", "160", "-y", "50", "bash", "--norc", "-c",
              script)
         try:
