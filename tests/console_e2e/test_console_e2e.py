@@ -250,7 +250,7 @@ def terminal_session(env, virsh_args, before_exit):
         before, after = os.path.join(tdir, "before"), os.path.join(tdir, "after")
         # the tmux server does not pass our environment on: name what cocoonvirsh needs
         keep = ["COCOON_FIRECRACKER", "COCOON_CLOUD_HYPERVISOR", "LC_ALL", "ASAN_OPTIONS",
-                "UBSAN_OPTIONS"]
+                "UBSAN_OPTIONS", "LSAN_OPTIONS"]
         cmd = " ".join(["env", "-u", "COCOON_CONSOLE_RELAY"] +
                        [shlex.quote(f"{k}={env.env[k]}") for k in keep if k in env.env] +
                        [shlex.quote(a) for a in env.argv(*virsh_args)])
