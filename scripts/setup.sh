@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     # build
     build-essential meson ninja-build pkg-config
-    libxml2-dev libjson-c-dev libcurl4-openssl-dev libarchive-dev libzstd-dev
+    libxml2-dev libjson-c-dev libarchive-dev libzstd-dev
     libnl-3-dev libnl-route-3-dev libglib2.0-dev libtirpc-dev rpcsvc-proto libvirt-dev
     # run and test with real clients
     libvirt-clients libxml2-utils python3 python3-libvirt python3-jsonschema python3-yaml

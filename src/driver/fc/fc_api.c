@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "util/cv_http.h"
 
 /* Firecracker's error body is {"fault_message": "…"}; anything else is quoted as it came. */
 static void
@@ -29,8 +28,8 @@ fc_api_error_from_reply(const char *method, const char *path, const CvHttpReply 
 }
 
 int
-fc_api_request(const char *sock, const char *method, const char *path, const json_object *body,
-               json_object **ret_reply, CvError **err)
+fc_api_conn_request(CvHttpConn *conn, const char *method, const char *path,
+                    const json_object *body, json_object **ret_reply, CvError **err)
 {
     g_auto(CvHttpReply) reply = {0};
     const char *text = NULL;
@@ -38,7 +37,7 @@ fc_api_request(const char *sock, const char *method, const char *path, const jso
     if (body)
         text = json_object_to_json_string_ext(
             (json_object *)body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (cv_http_request(sock, method, path, text, 0, &reply, err) < 0) {
+    if (cv_http_conn_request(conn, method, path, text, &reply, err) < 0) {
         cv_error_prefix(err, "%s %s: ", method, path);
         return -1;
     }
@@ -62,6 +61,14 @@ fc_api_request(const char *sock, const char *method, const char *path, const jso
     else
         json_object_put(parsed);
     return 0;
+}
+
+int
+fc_api_request(const char *sock, const char *method, const char *path, const json_object *body,
+               json_object **ret_reply, CvError **err)
+{
+    g_autoptr(CvHttpConn) conn = cv_http_conn_new(sock, 0);
+    return fc_api_conn_request(conn, method, path, body, ret_reply, err);
 }
 
 int
@@ -101,24 +108,32 @@ fc_api_instance_state(const char *sock, CvError **err)
 
 /* PUT/PATCH path with the one-member object {key: value}. */
 static int
-fc_api_send_string(const char *sock, const char *method, const char *path, const char *key,
+fc_api_send_string(CvHttpConn *conn, const char *method, const char *path, const char *key,
                    const char *value, CvError **err)
 {
     json_object *body = json_object_new_object();
     json_object_object_add(body, key, json_object_new_string(value));
-    int ret = fc_api_request(sock, method, path, body, NULL, err);
+    int ret = fc_api_conn_request(conn, method, path, body, NULL, err);
     json_object_put(body);
     return ret;
 }
 
 int
+fc_api_conn_vm_patch(CvHttpConn *conn, const char *state, CvError **err)
+{
+    return fc_api_send_string(conn, "PATCH", "/vm", "state", state, err);
+}
+
+int
 fc_api_vm_patch(const char *sock, const char *state, CvError **err)
 {
-    return fc_api_send_string(sock, "PATCH", "/vm", "state", state, err);
+    g_autoptr(CvHttpConn) conn = cv_http_conn_new(sock, 0);
+    return fc_api_conn_vm_patch(conn, state, err);
 }
 
 int
 fc_api_action(const char *sock, const char *action, CvError **err)
 {
-    return fc_api_send_string(sock, "PUT", "/actions", "action_type", action, err);
+    g_autoptr(CvHttpConn) conn = cv_http_conn_new(sock, 0);
+    return fc_api_send_string(conn, "PUT", "/actions", "action_type", action, err);
 }

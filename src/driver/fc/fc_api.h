@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 
 #include "util/cv_error.h"
+#include "util/cv_http.h"
 
 /*
  * The Firecracker REST API, one function per endpoint Cocoon uses. JSON in, JSON or an error
@@ -20,6 +21,12 @@
 int fc_api_request(const char *sock, const char *method, const char *path, const json_object *body,
                    json_object **ret_reply, CvError **err);
 
+/**
+ * fc_api_conn_request: fc_api_request on the persistent connection conn, for a sequence of
+ * calls (a launch's configuration) that should not pay a connection each.
+ */
+int fc_api_conn_request(CvHttpConn *conn, const char *method, const char *path,
+                        const json_object *body, json_object **ret_reply, CvError **err);
 
 /**
  * fc_api_instance_describe: GET / — {"id", "state", "vmm_version", "app_name"}.
@@ -35,6 +42,9 @@ char *fc_api_instance_state(const char *sock, CvError **err);
 
 /** fc_api_vm_patch: PATCH /vm {"state": state} with state "Paused" or "Resumed". */
 int fc_api_vm_patch(const char *sock, const char *state, CvError **err);
+
+/** fc_api_conn_vm_patch: fc_api_vm_patch on the persistent connection conn. */
+int fc_api_conn_vm_patch(CvHttpConn *conn, const char *state, CvError **err);
 
 /**
  * fc_api_action: PUT /actions {"action_type": action}: "InstanceStart", "SendCtrlAltDel",

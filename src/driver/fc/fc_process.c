@@ -52,16 +52,18 @@ fc_process_explain_exit(pid_t pid, unsigned long long start_time, const BackendL
     cv_process_set_exit_error(err, ctx->binary, ctx->log_path);
 }
 
-/* Send the plan call by call; the first refusal stops it. */
+/* Send the plan call by call on one connection; the first refusal stops it. */
 static int
 fc_process_configure(const char *sock, const FcCallPlan *plan, bool paused, CvError **err)
 {
+    g_autoptr(CvHttpConn) conn = cv_http_conn_new(sock, 0);
+
     for (size_t i = 0; i < plan->ncalls; i++) {
         const FcCall *call = &plan->calls[i];
-        if (fc_api_request(sock, call->method, call->path, call->body, NULL, err) < 0)
+        if (fc_api_conn_request(conn, call->method, call->path, call->body, NULL, err) < 0)
             return -1;
     }
-    if (paused && fc_api_vm_patch(sock, "Paused", err) < 0)
+    if (paused && fc_api_conn_vm_patch(conn, "Paused", err) < 0)
         return -1;
     return 0;
 }
