@@ -111,9 +111,11 @@ launch_has_console(const DomainDef *def)
 typedef struct {
     const char *live;
     int pty_master;
+    pid_t vm_pid;
+    GThread *thread; /* spawning the relay while the launch goes on (FC) */
     LocalConsoleRelay relay;
     bool spawned;
-    CvError *err; /* a spawn that failed inside the spawn hook */
+    CvError *err; /* a spawn that failed on the thread */
 } LaunchRelay;
 
 static int
@@ -126,14 +128,37 @@ launch_relay_spawn(LaunchRelay *r, const char *pty_path, pid_t vm_pid, CvError *
     return 0;
 }
 
+static gpointer
+launch_relay_thread(gpointer opaque)
+{
+    LaunchRelay *r = opaque;
+    launch_relay_spawn(r, NULL, r->vm_pid, &r->err);
+    return NULL;
+}
+
 /* FC: the VMM is there (its pid known), its API not yet: start the relay on the PTY master
- * now, while the driver waits for the API socket and configures the VM. */
+ * now, on a thread of its own, so that the exec of the relay does not hold up the wait for the
+ * API socket and the configuration of the VM. */
 static void
 launch_relay_on_spawned(pid_t pid, void *opaque)
 {
     LaunchRelay *r = opaque;
-    if (!r->spawned && !r->err)
+    if (r->spawned || r->thread || r->err)
+        return;
+    r->vm_pid = pid;
+    r->thread = g_thread_try_new("cocoon-relay", launch_relay_thread, r, NULL);
+    if (!r->thread)
         launch_relay_spawn(r, NULL, pid, &r->err);
+}
+
+/* The spawn on the thread, if any, is over. */
+static void
+launch_relay_join(LaunchRelay *r)
+{
+    if (r->thread) {
+        g_thread_join(r->thread);
+        r->thread = NULL;
+    }
 }
 
 /* Record the relay in st (so that a teardown stops it) and wait for it to listen. */
@@ -191,6 +216,7 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
         cv_process_set_spawn_hook(launch_relay_on_spawned, r);
     int rc = backend->launch(def, &ctx, paused, &vm, err);
     cv_process_set_spawn_hook(NULL, NULL);
+    launch_relay_join(r);
     st->waiter_pid = cv_process_last_waiter();
     cv_process_set_exit_file(NULL);
     if (p->pty_slave >= 0) {
