@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "driver/driver_nowait.h"
 #include "util/cv_file.h"
 #include "util/cv_lock.h"
 
@@ -37,6 +38,9 @@ struct DomainStore {
     int byuuid_fd;
     int trash_fd;
     int run_domains_fd;
+    GMutex cache_lock;
+    GHashTable *def_cache[2]; /* [live]: name → DefCacheEntry (the definition cache below) */
+    size_t def_cache_bytes;   /* text held by both tables */
 };
 
 void
@@ -150,6 +154,209 @@ store_read_uuid(int dirfd, const char *rel, const char *name, unsigned char uuid
     return 1;
 }
 
+/* ---- the definition cache ---------------------------------------------------------------- */
+
+/*
+ * The text and uuid of the definitions read lately, by name (persistent and live apart), each
+ * with the identity of the file it was read from: device, inode, size, modification and change
+ * times. Writers replace a definition file, never rewrite it (the store, the lifecycle code,
+ * editors), and a replacement has another identity, so one fstatat tells a valid entry from a
+ * stale one, whoever changed the file. A file changed so lately that a replacement could still
+ * get the same times (the file system's clock ticks coarsely) is not kept.
+ */
+#define DEF_CACHE_MAX 2048
+#define DEF_CACHE_MAX_BYTES (8u << 20) /* text kept, both tables together */
+#define DEF_CACHE_SETTLE_NS (50LL * 1000 * 1000)
+
+typedef struct {
+    DomainStore *store;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim;
+    struct timespec ctim;
+    char *xml;
+    bool has_uuid;
+    unsigned char uuid[DOMAIN_UUID_LEN];
+} DefCacheEntry;
+
+static void
+def_cache_entry_free(gpointer p)
+{
+    DefCacheEntry *c = p;
+    c->store->def_cache_bytes -= (size_t)c->size;
+    g_free(c->xml);
+    g_free(c);
+}
+
+static bool
+timespec_eq(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool
+def_cache_matches(const DefCacheEntry *c, const struct stat *st)
+{
+    return c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+           timespec_eq(&c->mtim, &st->st_mtim) && timespec_eq(&c->ctim, &st->st_ctim);
+}
+
+/* Whether st was last changed long enough ago to be told from a replacement by its times. */
+static bool
+def_cache_settled(const struct stat *st)
+{
+    struct timespec now;
+    if (!S_ISREG(st->st_mode) || clock_gettime(CLOCK_REALTIME, &now) < 0)
+        return false;
+    gint64 now_ns = (gint64)now.tv_sec * G_GINT64_CONSTANT(1000000000) + now.tv_nsec;
+    gint64 m = (gint64)st->st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) + st->st_mtim.tv_nsec;
+    gint64 c = (gint64)st->st_ctim.tv_sec * G_GINT64_CONSTANT(1000000000) + st->st_ctim.tv_nsec;
+    return now_ns - MAX(m, c) > DEF_CACHE_SETTLE_NS;
+}
+
+/* The uuid of the definition xml of name: 0, or -1 with *err. */
+static int
+def_uuid(const char *xml, const char *name, unsigned char uuid[DOMAIN_UUID_LEN], CvError **err)
+{
+    if (uuid_scan_canonical(xml, name, uuid) == 0)
+        return 0;
+    /* not in the shape we write: parse it in full */
+    g_autoptr(DomainDef) def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
+    if (!def) {
+        cv_error_prefix(err, "invalid definition of domain '%s': ", name);
+        return -1;
+    }
+    memcpy(uuid, def->uuid, DOMAIN_UUID_LEN);
+    return 0;
+}
+
+/* All of fd (at most max bytes): a new string, or NULL with errno. */
+static char *
+def_read_fd(int fd, size_t size_hint, size_t max)
+{
+    size_t cap = MIN(MAX(size_hint + 1, (size_t)1024), max + 1), len = 0;
+    char *buf = g_malloc(cap);
+    for (;;) {
+        if (len + 1 >= cap) {
+            if (cap > max) {
+                g_free(buf);
+                errno = EFBIG;
+                return NULL;
+            }
+            cap = MIN(cap * 2, max + 1);
+            buf = g_realloc(buf, cap);
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            g_free(buf);
+            errno = saved;
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/*
+ * The definition of name, persistent or live (<run>/domains/<name>/domain.xml): 1 found, with
+ * its text in *ret_xml (a new string; ret_xml may be NULL) and its uuid in ret_uuid (may be
+ * NULL), 0 no such file, -1 with *err. One fstatat when the cache holds that very file.
+ */
+static int
+store_def_get(DomainStore *store, bool live, const char *name, char **ret_xml,
+              unsigned char *ret_uuid, CvError **err)
+{
+    int dirfd = live ? store->run_domains_fd : store->domains_fd;
+    g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
+    struct stat st;
+    if (fstatat(dirfd, rel, &st, 0) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot read definition of domain '%s'", name);
+        return -1;
+    }
+
+    g_mutex_lock(&store->cache_lock);
+    DefCacheEntry *c = g_hash_table_lookup(store->def_cache[live], name);
+    if (c && def_cache_matches(c, &st) && (c->has_uuid || !ret_uuid)) {
+        if (ret_uuid)
+            memcpy(ret_uuid, c->uuid, DOMAIN_UUID_LEN);
+        if (ret_xml)
+            *ret_xml = g_strdup(c->xml);
+        g_mutex_unlock(&store->cache_lock);
+        return 1;
+    }
+    g_mutex_unlock(&store->cache_lock);
+
+    /* read through one fd: its fstat is the identity of exactly the text read */
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot read definition of domain '%s'", name);
+        return -1;
+    }
+    g_autofree char *xml = NULL;
+    if (fstat(fd, &st) == 0)
+        xml = def_read_fd(fd, (size_t)MAX(st.st_size, 0), DOMAIN_XML_MAX_SIZE);
+    int saved = errno;
+    close(fd);
+    if (!xml) {
+        cv_error_set_errno(err, VIR_FROM_CH, saved, "cannot read definition of domain '%s'", name);
+        return -1;
+    }
+    unsigned char uuid[DOMAIN_UUID_LEN];
+    bool has_uuid = ret_uuid != NULL;
+    if (has_uuid && def_uuid(xml, name, uuid, err) < 0)
+        return -1;
+
+    size_t len = strlen(xml);
+    if (len == (size_t)st.st_size && len <= DEF_CACHE_MAX_BYTES / 64 && def_cache_settled(&st)) {
+        c = g_new0(DefCacheEntry, 1);
+        c->store = store;
+        c->dev = st.st_dev;
+        c->ino = st.st_ino;
+        c->size = st.st_size;
+        c->mtim = st.st_mtim;
+        c->ctim = st.st_ctim;
+        c->xml = g_memdup2(xml, len + 1);
+        c->has_uuid = has_uuid;
+        if (has_uuid)
+            memcpy(c->uuid, uuid, DOMAIN_UUID_LEN);
+        g_mutex_lock(&store->cache_lock);
+        /* full: start over (cheap, and a working set this big is rare) */
+        if (g_hash_table_size(store->def_cache[live]) >= DEF_CACHE_MAX ||
+            store->def_cache_bytes + len > DEF_CACHE_MAX_BYTES) {
+            g_hash_table_remove_all(store->def_cache[false]);
+            g_hash_table_remove_all(store->def_cache[true]);
+        }
+        store->def_cache_bytes += len;
+        g_hash_table_replace(store->def_cache[live], g_strdup(name), c);
+        g_mutex_unlock(&store->cache_lock);
+    }
+    if (ret_uuid)
+        memcpy(ret_uuid, uuid, DOMAIN_UUID_LEN);
+    if (ret_xml)
+        *ret_xml = g_steal_pointer(&xml);
+    return 1;
+}
+
+/* Drop what the cache holds for the persistent definition of name (it just changed here). */
+static void
+store_def_forget(DomainStore *store, const char *name)
+{
+    g_mutex_lock(&store->cache_lock);
+    g_hash_table_remove(store->def_cache[false], name);
+    g_mutex_unlock(&store->cache_lock);
+}
+
 /* ---- open / close ------------------------------------------------------------------------ */
 
 static int
@@ -187,6 +394,10 @@ domain_store_open(const char *root, const char *run, CvError **err)
     store->trash_fd = store->run_domains_fd = -1;
     store->root = g_strdup(root);
     store->run = g_strdup(run);
+    g_mutex_init(&store->cache_lock);
+    for (int live = 0; live < 2; live++)
+        store->def_cache[live] =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, def_cache_entry_free);
     store->domains_path = g_build_filename(root, "domains", NULL);
 
     if (cv_dir_ensure(root, 0700, err) < 0 || cv_dir_ensure(run, 0700, err) < 0)
@@ -216,6 +427,11 @@ domain_store_free(DomainStore *store)
     g_free(store->root);
     g_free(store->run);
     g_free(store->domains_path);
+    for (int live = 0; live < 2; live++) {
+        if (store->def_cache[live])
+            g_hash_table_destroy(store->def_cache[live]);
+    }
+    g_mutex_clear(&store->cache_lock);
     g_free(store);
 }
 
@@ -260,8 +476,7 @@ store_entry_load(DomainStore *store, const char *name, unsigned int flags, Domai
 {
     g_autoptr(DomainStoreEntry) e = g_new0(DomainStoreEntry, 1);
     domain_status_init(&e->status);
-    g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
-    int found = store_read_uuid(store->domains_fd, rel, name, e->uuid, err);
+    int found = store_def_get(store, false, name, NULL, e->uuid, err);
     if (found < 0)
         return -1;
     e->persistent = found > 0;
@@ -271,7 +486,7 @@ store_entry_load(DomainStore *store, const char *name, unsigned int flags, Domai
         /* a transient domain lives only in the run directory, while it is active */
         if (!domain_status_is_active(&e->status))
             return 0;
-        found = store_read_uuid(store->run_domains_fd, rel, name, e->uuid, err);
+        found = store_def_get(store, true, name, NULL, e->uuid, err);
         if (found <= 0)
             return found;
     } else if (!(flags & DOMAIN_STORE_LOOKUP_NO_AUTOSTART)) {
@@ -395,7 +610,11 @@ domain_store_lookup_handle(DomainStore *store, const char *name,
     }
     char us[DOMAIN_UUID_STRING_LEN];
     domain_uuid_format(uuid, us);
-    if (store_index_confirms(store, us, name)) {
+    /* the definition as cached (one stat), else the index (two stats, no read) */
+    unsigned char cached[DOMAIN_UUID_LEN];
+    bool confirmed = store_def_get(store, false, name, NULL, cached, NULL) > 0 &&
+                     memcmp(cached, uuid, DOMAIN_UUID_LEN) == 0;
+    if (confirmed || store_index_confirms(store, us, name)) {
         g_autoptr(DomainStoreEntry) e = g_new0(DomainStoreEntry, 1);
         domain_status_init(&e->status);
         if (domain_status_load_at(store->run_domains_fd, name, &e->status, err) < 0)
@@ -442,6 +661,10 @@ domain_store_lookup_uuid(DomainStore *store, const unsigned char uuid[DOMAIN_UUI
 
     /* The index missed (a transient domain, or an index entry lost in a crash): look at
      * every domain, and repair the index on the way. */
+    if (cocoon_nowait_give_up()) {
+        no_domain_uuid(err, uuid, NULL);
+        return NULL;
+    }
     g_autoptr(GPtrArray) all = NULL;
     if (domain_store_list(store, &all, err) < 0)
         return NULL;
@@ -622,32 +845,16 @@ domain_store_read_xml(DomainStore *store, const char *name, bool live, const uns
         no_domain_name(err, name);
         return NULL;
     }
-    g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
     g_autofree char *xml = NULL;
-    CvError *rerr = NULL;
-    if (cv_file_read_at(live ? store->run_domains_fd : store->domains_fd, rel, DOMAIN_XML_MAX_SIZE,
-                        &xml, NULL, &rerr) < 0) {
-        if (rerr->sys_errno == ENOENT || rerr->sys_errno == ENOTDIR) {
-            cv_error_free(rerr);
-            no_domain_name(err, name);
-        } else {
-            error_pass(err, rerr);
-        }
+    unsigned char found[DOMAIN_UUID_LEN];
+    int rc = store_def_get(store, live, name, &xml, uuid ? found : NULL, err);
+    if (rc == 0)
+        no_domain_name(err, name);
+    if (rc <= 0)
         return NULL;
-    }
-    if (uuid) {
-        unsigned char found[DOMAIN_UUID_LEN];
-        if (uuid_scan_canonical(xml, name, found) < 0) {
-            g_autoptr(DomainDef) def =
-                domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
-            if (!def)
-                return NULL;
-            memcpy(found, def->uuid, DOMAIN_UUID_LEN);
-        }
-        if (memcmp(found, uuid, DOMAIN_UUID_LEN) != 0) {
-            no_domain_uuid(err, uuid, name);
-            return NULL;
-        }
+    if (uuid && memcmp(found, uuid, DOMAIN_UUID_LEN) != 0) {
+        no_domain_uuid(err, uuid, name);
+        return NULL;
     }
     return g_steal_pointer(&xml);
 }
@@ -774,6 +981,7 @@ domain_store_save(DomainStore *store, const char *name, const unsigned char uuid
         goto fail;
     int rc = cv_file_tmp_commit_at(lock->fd, dir_path, tmp, DEF_FILE, 0, err);
     g_clear_pointer(&tmp, g_free); /* renamed, or removed by the failed commit */
+    store_def_forget(store, name);
     if (rc < 0)
         goto fail;
     if (ret_created)
@@ -855,6 +1063,7 @@ domain_store_delete(DomainStore *store, const char *name, const unsigned char *u
         cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot remove domain '%s'", name);
         return -1;
     }
+    store_def_forget(store, name);
     if (cv_dir_sync(store->domains_fd, store->domains_path, err) < 0)
         return -1;
     if (had_autostart)

@@ -23,7 +23,9 @@
  *
  * Every write is atomic and durable when the call returns. Every change of a domain holds
  * its lock: a flock on its directory (util/cv_lock.h), so changes of one domain serialise
- * across processes and different domains proceed in parallel. Readers take no lock.
+ * across processes and different domains proceed in parallel. Readers take no lock; the
+ * definitions they read are cached by the identity of their file (one fstatat answers for an
+ * unchanged one; a file replaced or rewritten, by any process, is read again).
  * Errors: VIR_FROM_CH; a missing domain is VIR_ERR_NO_DOMAIN with libvirt's wording.
  */
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "driver/driver_nowait.h"
 #include "driver/driver_remote.h"
 #include "driver/local.h"
 #include "util/cv_paths.h"
@@ -13,6 +14,32 @@
  */
 
 static CocoonRemoteOpenFunc remote_opener;
+
+/* 0: outside a bracket; 1: inside; 2: inside, and a call gave up (driver_nowait.h) */
+static __thread int nowait_state;
+
+void
+cocoon_nowait_begin(void)
+{
+    nowait_state = 1;
+}
+
+bool
+cocoon_nowait_end(void)
+{
+    bool gave_up = nowait_state == 2;
+    nowait_state = 0;
+    return gave_up;
+}
+
+bool
+cocoon_nowait_give_up(void)
+{
+    if (!nowait_state)
+        return false;
+    nowait_state = 2;
+    return true;
+}
 
 void
 cocoon_conn_set_remote_opener(CocoonRemoteOpenFunc fn)

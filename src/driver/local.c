@@ -257,7 +257,7 @@ static CocoonDomain *
 local_domain_lookup_by_name(CocoonConn *conn, const char *name, CvError **err)
 {
     g_autoptr(DomainStoreEntry) e =
-        domain_store_lookup_name(priv_of(conn)->store, name, DOMAIN_STORE_LOOKUP_NONE, err);
+        domain_store_lookup_name(priv_of(conn)->store, name, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
     if (e)
         local_lifecycle_check(conn, e);
     return e ? domain_from_entry(conn, e) : NULL;

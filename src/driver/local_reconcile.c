@@ -5,6 +5,7 @@
 
 #include "driver/domain_events.h"
 #include "driver/domain_launch.h"
+#include "driver/driver_nowait.h"
 #include "util/cv_file.h"
 #include "util/cv_process.h"
 
@@ -288,6 +289,9 @@ void
 local_lifecycle_check(CocoonConn *conn, DomainStoreEntry *e)
 {
     if (!status_vmm_gone(&e->status))
+        return;
+    /* reconciling takes the domain's lock, which a lifecycle call may hold for long */
+    if (cocoon_nowait_give_up())
         return;
     LocalJob job;
     if (local_job_begin(conn, e->name, e->uuid, false, &job, NULL) < 0) {

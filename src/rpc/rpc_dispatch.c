@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "driver/driver_nowait.h"
+
 /*
  * Message routing (loop thread) and call execution (worker threads): keepalive answered at
  * once, stream packets to the stream code, calls to the workers; every call gets exactly one
@@ -101,93 +103,94 @@ rpc_call_reply_header(const RpcCall *call)
     return h;
 }
 
-static void
-reply_error(RpcClient *c, const cvr_message_header *call_hdr, const CvError *err)
+static GBytes *
+reply_error(const cvr_message_header *call_hdr, const CvError *err)
 {
     cvr_message_header h = *call_hdr;
     h.type = CVR_REPLY;
-    rpc_client_send(c, rpc_message_encode_error(&h, err));
+    return rpc_message_encode_error(&h, err);
 }
 
-/* The whole of one call, on a worker. */
-static void
-job_dispatch(RpcServer *srv, RpcJob *job)
+/* The whole of one call: its reply (NULL: none to send, the client is gone or the handler
+ * replied itself). On a worker, or on the loop thread for RPC_PROC_INLINE procedures. */
+static GBytes *
+call_execute(RpcServer *srv, RpcClient *c, const cvr_message_header *hdr, const guint8 *body,
+             size_t len)
 {
-    RpcClient *c = job->client;
     g_autoptr(CvError) err = NULL;
-    const RpcProcedure *p = table_lookup(job->hdr.prog, job->hdr.proc);
+    const RpcProcedure *p = table_lookup(hdr->prog, hdr->proc);
     g_autofree char *unknown = NULL;
     const char *api = p ? p->api : NULL;
-    if (!api && job->hdr.prog == CVR_REMOTE_PROGRAM)
-        api = rpc_names_remote_api(job->hdr.proc);
+    if (!api && hdr->prog == CVR_REMOTE_PROGRAM)
+        api = rpc_names_remote_api(hdr->proc);
     if (!api)
-        api = unknown = g_strdup_printf("procedure %d of program 0x%x", job->hdr.proc,
-                                        job->hdr.prog);
-    RpcCall call = {.srv = srv, .client = c, .conn = srv->conn, .hdr = &job->hdr, .api = api};
+        api = unknown = g_strdup_printf("procedure %d of program 0x%x", hdr->proc, hdr->prog);
+    RpcCall call = {.srv = srv, .client = c, .conn = srv->conn, .hdr = hdr, .api = api};
 
     g_mutex_lock(&c->lock);
     bool opened = c->opened, read_only = c->read_only, dead = c->dead;
     g_mutex_unlock(&c->lock);
     if (dead)
-        return;
+        return NULL;
     if (!p || !p->handler) {
         rpc_no_support(&call, &err);
-        reply_error(c, &job->hdr, err);
-        return;
+        return reply_error(hdr, err);
     }
     if (!opened && !(p->flags & RPC_PROC_NO_OPEN)) {
         cv_error_set(&err, VIR_FROM_RPC, VIR_ERR_RPC, "connection not open");
-        reply_error(c, &job->hdr, err);
-        return;
+        return reply_error(hdr, err);
     }
     if (read_only && (p->flags & RPC_PROC_WRITE)) {
         cv_error_set(&err, VIR_FROM_NONE, VIR_ERR_OPERATION_DENIED,
                      "read only access prevents %s", api);
-        reply_error(c, &job->hdr, err);
-        return;
+        return reply_error(hdr, err);
     }
 
-    g_autofree void *args = p->args_size ? g_malloc0(p->args_size) : NULL;
-    g_autofree void *ret = p->ret_size ? g_malloc0(p->ret_size) : NULL;
+    /* the arguments and answers of the procedures we serve are small: on the stack */
+    union {
+        guint8 bytes[512];
+        double align;
+    } args_buf, ret_buf;
+    g_autofree void *args_heap = NULL, *ret_heap = NULL;
+    void *args = NULL, *ret = NULL;
+    if (p->args_size)
+        args = p->args_size <= sizeof(args_buf) ? memset(args_buf.bytes, 0, p->args_size)
+                                                : (args_heap = g_malloc0(p->args_size));
+    if (p->ret_size)
+        ret = p->ret_size <= sizeof(ret_buf) ? memset(ret_buf.bytes, 0, p->ret_size)
+                                             : (ret_heap = g_malloc0(p->ret_size));
     if (p->args_filter) {
-        if (rpc_message_decode_body(job->body, job->len, p->args_filter, args, p->args_size,
-                                    &err) < 0) {
-            reply_error(c, &job->hdr, err);
-            return;
-        }
-    } else if (job->len != 0) {
+        if (rpc_message_decode_body(body, len, p->args_filter, args, p->args_size, &err) < 0)
+            return reply_error(hdr, err);
+    } else if (len != 0) {
         cv_error_set(&err, VIR_FROM_RPC, VIR_ERR_RPC, "unexpected arguments to %s", api);
-        reply_error(c, &job->hdr, err);
-        return;
+        return reply_error(hdr, err);
     }
 
     int rc = p->handler(&call, args, ret, &err);
     if (p->args_filter)
         xdr_free(p->args_filter, args);
     if (rc == RPC_HANDLER_REPLIED)
-        return;
+        return NULL;
     if (rc < 0) {
         if (!err)
             cv_error_set(&err, VIR_FROM_RPC, VIR_ERR_INTERNAL_ERROR, "%s failed", api);
-        reply_error(c, &job->hdr, err);
-        return;
+        return reply_error(hdr, err);
     }
     cvr_message_header h = rpc_call_reply_header(&call);
     GBytes *msg = rpc_message_encode(&h, p->ret_filter, ret, &err);
     if (p->ret_filter)
         xdr_free(p->ret_filter, ret);
-    if (!msg) {
-        reply_error(c, &job->hdr, err);
-        return;
-    }
-    rpc_client_send(c, msg);
+    return msg ? msg : reply_error(hdr, err);
 }
 
 void
 rpc_dispatch_job_run(gpointer data, gpointer user_data)
 {
     RpcJob *job = data;
-    job_dispatch(user_data, job);
+    GBytes *msg = call_execute(user_data, job->client, &job->hdr, job->body, job->len);
+    if (msg)
+        rpc_client_send(job->client, msg);
     rpc_client_call_done(job->client);
     rpc_client_unref(job->client);
     g_free(job);
@@ -210,6 +213,36 @@ dispatch_queue_call(RpcClient *c, const cvr_message_header *hdr, const guint8 *b
     }
     g_mutex_unlock(&c->lock);
     g_thread_pool_push(c->srv->pool, job, NULL);
+}
+
+/*
+ * Loop thread: answer a read-only call here, without the round trip through a worker, when
+ * its procedure is one that never waits (RPC_PROC_INLINE) and the client has no call in
+ * flight (so its answers keep the order of its calls). The driver gives up where it would
+ * wait after all (a VMM to reconcile, a slow search: driver_nowait.h); the call then goes to
+ * the workers as any other. 1: answered here, 0: not.
+ */
+static int
+dispatch_try_inline(RpcClient *c, const cvr_message_header *hdr, const guint8 *body, size_t len)
+{
+    const RpcProcedure *p = table_lookup(hdr->prog, hdr->proc);
+    if (!p || !(p->flags & RPC_PROC_INLINE))
+        return 0;
+    g_mutex_lock(&c->lock);
+    bool idle = c->inflight == 0;
+    g_mutex_unlock(&c->lock);
+    if (!idle)
+        return 0;
+    cocoon_nowait_begin();
+    GBytes *msg = call_execute(c->srv, c, hdr, body, len);
+    if (cocoon_nowait_end()) {
+        if (msg)
+            g_bytes_unref(msg);
+        return 0;
+    }
+    if (msg)
+        rpc_client_send(c, msg);
+    return 1;
 }
 
 static void
@@ -244,17 +277,19 @@ rpc_dispatch_message(RpcClient *c, const guint8 *buf, size_t len)
             return 0;
         cv_error_set(&err, VIR_FROM_RPC, VIR_ERR_RPC, "cannot find program 0x%x version %u",
                      hdr.prog, hdr.vers);
-        reply_error(c, &hdr, err);
+        rpc_client_send(c, reply_error(&hdr, err));
         return 0;
     }
     switch (hdr.type) {
     case CVR_CALL:
+        if (dispatch_try_inline(c, &hdr, body, body_len))
+            return 0;
         dispatch_queue_call(c, &hdr, body, body_len);
         return 1;
     case CVR_CALL_WITH_FDS:
         cv_error_set(&err, VIR_FROM_RPC, VIR_ERR_RPC,
                      "passing file descriptors is not supported by this server");
-        reply_error(c, &hdr, err);
+        rpc_client_send(c, reply_error(&hdr, err));
         return 0;
     case CVR_STREAM:
         if (hdr.prog == CVR_REMOTE_PROGRAM)

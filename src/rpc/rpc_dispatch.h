@@ -8,8 +8,9 @@
 /*
  * The procedure tables. Each area (connect/host, domain, lifecycle, console streams, events)
  * has one table of RpcProcedure; the dispatcher decodes the arguments, checks that the
- * connection is open and allowed to write, calls the handler on a worker thread and sends its
- * answer or its error. A handler only translates between the wire and driver.h.
+ * connection is open and allowed to write, calls the handler on a worker thread (or on the loop
+ * thread: RPC_PROC_INLINE) and sends its answer or its error. A handler only translates between
+ * the wire and driver.h.
  */
 
 typedef struct {
@@ -37,6 +38,10 @@ typedef struct {
 
 #define RPC_PROC_WRITE (1u << 0)   /* refused on read-only connections */
 #define RPC_PROC_NO_OPEN (1u << 1) /* may be called before CONNECT_OPEN */
+/* Read-only, never waits for a lock or a VMM, bounded work: answered on the loop thread when
+ * the client has nothing in flight (the driver gives up where it would wait after all:
+ * driver_nowait.h). Its handler must not reply itself. */
+#define RPC_PROC_INLINE (1u << 2)
 
 #define RPC_XDR(type) (xdrproc_t) xdr_##type, sizeof(type)
 #define RPC_NONE NULL, 0

@@ -8,9 +8,10 @@
 
 /*
  * The libvirt RPC server: serves one driver connection to many clients over UNIX stream
- * sockets. One thread runs the event loop (accept, read, write, streams) and never calls the
- * driver; driver calls run on a small worker pool, and their replies go back matched by serial,
- * so a client may have several calls outstanding. Each client has a bounded output queue: a
+ * sockets. One thread runs the event loop (accept, read, write, streams); driver calls run on a
+ * small worker pool, and their replies go back matched by serial, so a client may have several
+ * calls outstanding. The loop answers only read calls that never wait itself (lookups, XML,
+ * state: RPC_PROC_INLINE, driver_nowait.h), sparing them the hand-off to a worker. Each client has a bounded output queue: a
  * client that stops reading is dropped, never waited for.
  */
 

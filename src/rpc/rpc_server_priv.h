@@ -11,7 +11,8 @@
 /*
  * The server's objects, shared by rpc_server.c (loop), rpc_client.c (one connection) and the
  * rpc_dispatch*.c files. Threads: the loop thread owns listeners, the client set, input
- * buffers and streams' fds; workers call the driver; driver event callbacks may run anywhere.
+ * buffers and streams' fds; workers call the driver (the loop only for RPC_PROC_INLINE reads,
+ * which never wait); driver event callbacks may run anywhere.
  * Everything a worker or a callback touches on a client is under client->lock.
  */
 
