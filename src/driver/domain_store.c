@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "driver/domain_def_cache.h"
 #include "driver/driver_nowait.h"
 #include "util/cv_file.h"
 #include "util/cv_lock.h"
 
-#define DEF_FILE "domain.xml"
 /* The canonical file starts with the domain tag, the name and the uuid; this much holds them. */
 #define HEAD_MAX 4096
 /* How long a uuid claim waits for another domain's lock before giving up. */
@@ -38,9 +38,7 @@ struct DomainStore {
     int byuuid_fd;
     int trash_fd;
     int run_domains_fd;
-    GMutex cache_lock;
-    GHashTable *def_cache[2]; /* [live]: name → DefCacheEntry (the definition cache below) */
-    size_t def_cache_bytes;   /* text held by both tables */
+    DomainDefCache *defs; /* the definitions read lately (domain_def_cache.h) */
 };
 
 void
@@ -124,6 +122,20 @@ uuid_scan_canonical(const char *buf, const char *name, unsigned char uuid[DOMAIN
     return domain_uuid_parse(text, uuid);
 }
 
+/* The uuid of the definition xml of name, parsed: 0, or -1 with *err. */
+static int
+uuid_parse_full(const char *xml, const char *name, unsigned char uuid[DOMAIN_UUID_LEN],
+                CvError **err)
+{
+    g_autoptr(DomainDef) def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
+    if (!def) {
+        cv_error_prefix(err, "invalid definition of domain '%s': ", name);
+        return -1;
+    }
+    memcpy(uuid, def->uuid, DOMAIN_UUID_LEN);
+    return 0;
+}
+
 /* The uuid of the definition at dirfd/rel (of the domain name): 1 found, 0 no such file,
  * -1 with *err (unreadable or not a definition). */
 static int
@@ -143,218 +155,20 @@ store_read_uuid(int dirfd, const char *rel, const char *name, unsigned char uuid
 
     /* not in the shape we write: parse it in full */
     g_autofree char *xml = NULL;
-    if (cv_file_read_at(dirfd, rel, DOMAIN_XML_MAX_SIZE, &xml, NULL, err) < 0)
+    if (cv_file_read_at(dirfd, rel, DOMAIN_XML_MAX_SIZE, &xml, NULL, err) < 0 ||
+        uuid_parse_full(xml, name, uuid, err) < 0)
         return -1;
-    g_autoptr(DomainDef) def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
-    if (!def) {
-        cv_error_prefix(err, "invalid definition of domain '%s': ", name);
-        return -1;
-    }
-    memcpy(uuid, def->uuid, DOMAIN_UUID_LEN);
     return 1;
 }
 
-/* ---- the definition cache ---------------------------------------------------------------- */
-
-/*
- * The text and uuid of the definitions read lately, by name (persistent and live apart), each
- * with the identity of the file it was read from: device, inode, size, modification and change
- * times. Writers replace a definition file, never rewrite it (the store, the lifecycle code,
- * editors), and a replacement has another identity, so one fstatat tells a valid entry from a
- * stale one, whoever changed the file. A file changed so lately that a replacement could still
- * get the same times (the file system's clock ticks coarsely) is not kept.
- */
-#define DEF_CACHE_MAX 2048
-#define DEF_CACHE_MAX_BYTES (8u << 20) /* text kept, both tables together */
-#define DEF_CACHE_SETTLE_NS (50LL * 1000 * 1000)
-
-typedef struct {
-    DomainStore *store;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtim;
-    struct timespec ctim;
-    char *xml;
-    bool has_uuid;
-    unsigned char uuid[DOMAIN_UUID_LEN];
-} DefCacheEntry;
-
-static void
-def_cache_entry_free(gpointer p)
-{
-    DefCacheEntry *c = p;
-    c->store->def_cache_bytes -= (size_t)c->size;
-    g_free(c->xml);
-    g_free(c);
-}
-
-static bool
-timespec_eq(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
-static bool
-def_cache_matches(const DefCacheEntry *c, const struct stat *st)
-{
-    return c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
-           timespec_eq(&c->mtim, &st->st_mtim) && timespec_eq(&c->ctim, &st->st_ctim);
-}
-
-/* Whether st was last changed long enough ago to be told from a replacement by its times. */
-static bool
-def_cache_settled(const struct stat *st)
-{
-    struct timespec now;
-    if (!S_ISREG(st->st_mode) || clock_gettime(CLOCK_REALTIME, &now) < 0)
-        return false;
-    gint64 now_ns = (gint64)now.tv_sec * G_GINT64_CONSTANT(1000000000) + now.tv_nsec;
-    gint64 m = (gint64)st->st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) + st->st_mtim.tv_nsec;
-    gint64 c = (gint64)st->st_ctim.tv_sec * G_GINT64_CONSTANT(1000000000) + st->st_ctim.tv_nsec;
-    return now_ns - MAX(m, c) > DEF_CACHE_SETTLE_NS;
-}
-
-/* The uuid of the definition xml of name: 0, or -1 with *err. */
-static int
-def_uuid(const char *xml, const char *name, unsigned char uuid[DOMAIN_UUID_LEN], CvError **err)
+int
+domain_store_def_uuid(const char *xml, const char *name, unsigned char uuid[DOMAIN_UUID_LEN],
+                      CvError **err)
 {
     if (uuid_scan_canonical(xml, name, uuid) == 0)
         return 0;
     /* not in the shape we write: parse it in full */
-    g_autoptr(DomainDef) def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
-    if (!def) {
-        cv_error_prefix(err, "invalid definition of domain '%s': ", name);
-        return -1;
-    }
-    memcpy(uuid, def->uuid, DOMAIN_UUID_LEN);
-    return 0;
-}
-
-/* All of fd (at most max bytes): a new string, or NULL with errno. */
-static char *
-def_read_fd(int fd, size_t size_hint, size_t max)
-{
-    size_t cap = MIN(MAX(size_hint + 1, (size_t)1024), max + 1), len = 0;
-    char *buf = g_malloc(cap);
-    for (;;) {
-        if (len + 1 >= cap) {
-            if (cap > max) {
-                g_free(buf);
-                errno = EFBIG;
-                return NULL;
-            }
-            cap = MIN(cap * 2, max + 1);
-            buf = g_realloc(buf, cap);
-        }
-        ssize_t n = read(fd, buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int saved = errno;
-            g_free(buf);
-            errno = saved;
-            return NULL;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
-/*
- * The definition of name, persistent or live (<run>/domains/<name>/domain.xml): 1 found, with
- * its text in *ret_xml (a new string; ret_xml may be NULL) and its uuid in ret_uuid (may be
- * NULL), 0 no such file, -1 with *err. One fstatat when the cache holds that very file.
- */
-static int
-store_def_get(DomainStore *store, bool live, const char *name, char **ret_xml,
-              unsigned char *ret_uuid, CvError **err)
-{
-    int dirfd = live ? store->run_domains_fd : store->domains_fd;
-    g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
-    struct stat st;
-    if (fstatat(dirfd, rel, &st, 0) < 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return 0;
-        cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot read definition of domain '%s'", name);
-        return -1;
-    }
-
-    g_mutex_lock(&store->cache_lock);
-    DefCacheEntry *c = g_hash_table_lookup(store->def_cache[live], name);
-    if (c && def_cache_matches(c, &st) && (c->has_uuid || !ret_uuid)) {
-        if (ret_uuid)
-            memcpy(ret_uuid, c->uuid, DOMAIN_UUID_LEN);
-        if (ret_xml)
-            *ret_xml = g_strdup(c->xml);
-        g_mutex_unlock(&store->cache_lock);
-        return 1;
-    }
-    g_mutex_unlock(&store->cache_lock);
-
-    /* read through one fd: its fstat is the identity of exactly the text read */
-    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return 0;
-        cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot read definition of domain '%s'", name);
-        return -1;
-    }
-    g_autofree char *xml = NULL;
-    if (fstat(fd, &st) == 0)
-        xml = def_read_fd(fd, (size_t)MAX(st.st_size, 0), DOMAIN_XML_MAX_SIZE);
-    int saved = errno;
-    close(fd);
-    if (!xml) {
-        cv_error_set_errno(err, VIR_FROM_CH, saved, "cannot read definition of domain '%s'", name);
-        return -1;
-    }
-    unsigned char uuid[DOMAIN_UUID_LEN];
-    bool has_uuid = ret_uuid != NULL;
-    if (has_uuid && def_uuid(xml, name, uuid, err) < 0)
-        return -1;
-
-    size_t len = strlen(xml);
-    if (len == (size_t)st.st_size && len <= DEF_CACHE_MAX_BYTES / 64 && def_cache_settled(&st)) {
-        c = g_new0(DefCacheEntry, 1);
-        c->store = store;
-        c->dev = st.st_dev;
-        c->ino = st.st_ino;
-        c->size = st.st_size;
-        c->mtim = st.st_mtim;
-        c->ctim = st.st_ctim;
-        c->xml = g_memdup2(xml, len + 1);
-        c->has_uuid = has_uuid;
-        if (has_uuid)
-            memcpy(c->uuid, uuid, DOMAIN_UUID_LEN);
-        g_mutex_lock(&store->cache_lock);
-        /* full: start over (cheap, and a working set this big is rare) */
-        if (g_hash_table_size(store->def_cache[live]) >= DEF_CACHE_MAX ||
-            store->def_cache_bytes + len > DEF_CACHE_MAX_BYTES) {
-            g_hash_table_remove_all(store->def_cache[false]);
-            g_hash_table_remove_all(store->def_cache[true]);
-        }
-        store->def_cache_bytes += len;
-        g_hash_table_replace(store->def_cache[live], g_strdup(name), c);
-        g_mutex_unlock(&store->cache_lock);
-    }
-    if (ret_uuid)
-        memcpy(ret_uuid, uuid, DOMAIN_UUID_LEN);
-    if (ret_xml)
-        *ret_xml = g_steal_pointer(&xml);
-    return 1;
-}
-
-/* Drop what the cache holds for the persistent definition of name (it just changed here). */
-static void
-store_def_forget(DomainStore *store, const char *name)
-{
-    g_mutex_lock(&store->cache_lock);
-    g_hash_table_remove(store->def_cache[false], name);
-    g_mutex_unlock(&store->cache_lock);
+    return uuid_parse_full(xml, name, uuid, err);
 }
 
 /* ---- open / close ------------------------------------------------------------------------ */
@@ -394,10 +208,6 @@ domain_store_open(const char *root, const char *run, CvError **err)
     store->trash_fd = store->run_domains_fd = -1;
     store->root = g_strdup(root);
     store->run = g_strdup(run);
-    g_mutex_init(&store->cache_lock);
-    for (int live = 0; live < 2; live++)
-        store->def_cache[live] =
-            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, def_cache_entry_free);
     store->domains_path = g_build_filename(root, "domains", NULL);
 
     if (cv_dir_ensure(root, 0700, err) < 0 || cv_dir_ensure(run, 0700, err) < 0)
@@ -408,6 +218,7 @@ domain_store_open(const char *root, const char *run, CvError **err)
         (store->trash_fd = subdir_open(root, "trash", err)) < 0 ||
         (store->run_domains_fd = subdir_open(run, "domains", err)) < 0)
         return NULL;
+    store->defs = domain_def_cache_new(store->domains_fd, store->run_domains_fd);
     /* leftovers of an undefine that was interrupted after its (durable) rename */
     store_trash_empty(store);
     return g_steal_pointer(&store);
@@ -418,6 +229,7 @@ domain_store_free(DomainStore *store)
 {
     if (!store)
         return;
+    domain_def_cache_free(store->defs); /* it borrows the fds */
     int fds[] = {store->domains_fd, store->autostart_fd, store->byuuid_fd, store->trash_fd,
                  store->run_domains_fd};
     for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
@@ -427,11 +239,6 @@ domain_store_free(DomainStore *store)
     g_free(store->root);
     g_free(store->run);
     g_free(store->domains_path);
-    for (int live = 0; live < 2; live++) {
-        if (store->def_cache[live])
-            g_hash_table_destroy(store->def_cache[live]);
-    }
-    g_mutex_clear(&store->cache_lock);
     g_free(store);
 }
 
@@ -476,7 +283,7 @@ store_entry_load(DomainStore *store, const char *name, unsigned int flags, Domai
 {
     g_autoptr(DomainStoreEntry) e = g_new0(DomainStoreEntry, 1);
     domain_status_init(&e->status);
-    int found = store_def_get(store, false, name, NULL, e->uuid, err);
+    int found = domain_def_cache_get(store->defs, false, name, NULL, e->uuid, err);
     if (found < 0)
         return -1;
     e->persistent = found > 0;
@@ -486,7 +293,7 @@ store_entry_load(DomainStore *store, const char *name, unsigned int flags, Domai
         /* a transient domain lives only in the run directory, while it is active */
         if (!domain_status_is_active(&e->status))
             return 0;
-        found = store_def_get(store, true, name, NULL, e->uuid, err);
+        found = domain_def_cache_get(store->defs, true, name, NULL, e->uuid, err);
         if (found <= 0)
             return found;
     } else if (!(flags & DOMAIN_STORE_LOOKUP_NO_AUTOSTART)) {
@@ -589,7 +396,7 @@ store_index_set(DomainStore *store, const char *uuidstr, int srcdir, const char 
 static bool
 store_index_confirms(DomainStore *store, const char *uuidstr, const char *name)
 {
-    g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
+    g_autofree char *rel = g_build_filename(name, DOMAIN_DEF_FILE, NULL);
     struct stat def, idx;
     if (fstatat(store->domains_fd, rel, &def, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(def.st_mode))
         return false;
@@ -612,7 +419,7 @@ domain_store_lookup_handle(DomainStore *store, const char *name,
     domain_uuid_format(uuid, us);
     /* the definition as cached (one stat), else the index (two stats, no read) */
     unsigned char cached[DOMAIN_UUID_LEN];
-    bool confirmed = store_def_get(store, false, name, NULL, cached, NULL) > 0 &&
+    bool confirmed = domain_def_cache_get(store->defs, false, name, NULL, cached, NULL) > 0 &&
                      memcmp(cached, uuid, DOMAIN_UUID_LEN) == 0;
     if (confirmed || store_index_confirms(store, us, name)) {
         g_autoptr(DomainStoreEntry) e = g_new0(DomainStoreEntry, 1);
@@ -635,7 +442,7 @@ domain_store_lookup_handle(DomainStore *store, const char *name,
         return NULL;
     /* the index missed or is stale: repair it for the next time */
     if (e->persistent && memcmp(e->uuid, uuid, DOMAIN_UUID_LEN) == 0) {
-        g_autofree char *rel = g_build_filename(name, DEF_FILE, NULL);
+        g_autofree char *rel = g_build_filename(name, DOMAIN_DEF_FILE, NULL);
         store_index_set(store, us, store->domains_fd, rel, name);
     }
     return e;
@@ -673,7 +480,7 @@ domain_store_lookup_uuid(DomainStore *store, const unsigned char uuid[DOMAIN_UUI
         if (memcmp(e->uuid, uuid, DOMAIN_UUID_LEN) != 0)
             continue;
         if (e->persistent) {
-            g_autofree char *rel = g_build_filename(e->name, DEF_FILE, NULL);
+            g_autofree char *rel = g_build_filename(e->name, DOMAIN_DEF_FILE, NULL);
             store_index_set(store, us, store->domains_fd, rel, e->name);
         }
         return g_ptr_array_steal_index(all, i);
@@ -799,7 +606,7 @@ domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
             continue;
         DomainStoreEntry *e = g_new0(DomainStoreEntry, 1);
         domain_status_init(&e->status);
-        g_autofree char *rel = g_build_filename(de->d_name, DEF_FILE, NULL);
+        g_autofree char *rel = g_build_filename(de->d_name, DOMAIN_DEF_FILE, NULL);
         /* A definition that cannot be read is left out of listings, like libvirt does with
          * a config it cannot load; lookups by name report it. */
         if (store_list_uuid(store->domains_fd, rel, de->d_name, indexed, e->uuid) <= 0) {
@@ -847,7 +654,7 @@ domain_store_read_xml(DomainStore *store, const char *name, bool live, const uns
     }
     g_autofree char *xml = NULL;
     unsigned char found[DOMAIN_UUID_LEN];
-    int rc = store_def_get(store, live, name, &xml, uuid ? found : NULL, err);
+    int rc = domain_def_cache_get(store->defs, live, name, &xml, uuid ? found : NULL, err);
     if (rc == 0)
         no_domain_name(err, name);
     if (rc <= 0)
@@ -923,7 +730,7 @@ store_uuid_claim(DomainStore *store, const unsigned char uuid[DOMAIN_UUID_LEN], 
         }
         if (other_lock) {
             unsigned char theirs[DOMAIN_UUID_LEN];
-            int found = store_read_uuid(other_lock->fd, DEF_FILE, other, theirs, err);
+            int found = store_read_uuid(other_lock->fd, DOMAIN_DEF_FILE, other, theirs, err);
             if (found < 0)
                 return -1;
             if (found && memcmp(theirs, uuid, DOMAIN_UUID_LEN) == 0) {
@@ -958,7 +765,7 @@ domain_store_save(DomainStore *store, const char *name, const unsigned char uuid
     g_autofree char *tmp = NULL;
     bool claimed = false;
     unsigned char current[DOMAIN_UUID_LEN];
-    int exists = store_read_uuid(lock->fd, DEF_FILE, name, current, err);
+    int exists = store_read_uuid(lock->fd, DOMAIN_DEF_FILE, name, current, err);
     if (exists < 0)
         goto fail;
     if (exists && memcmp(current, uuid, DOMAIN_UUID_LEN) != 0) {
@@ -975,13 +782,14 @@ domain_store_save(DomainStore *store, const char *name, const unsigned char uuid
      * systems we run on (ext4, xfs, btrfs) the fsync of the directory commits every earlier
      * metadata change of the file system with it, the mkdir and the link included.
      */
-    if (cv_file_tmp_write_at(lock->fd, dir_path, DEF_FILE, xml, strlen(xml), 0600, &tmp, err) < 0)
+    if (cv_file_tmp_write_at(lock->fd, dir_path, DOMAIN_DEF_FILE, xml, strlen(xml), 0600, &tmp,
+                             err) < 0)
         goto fail;
     if (store_uuid_claim(store, uuid, name, lock->fd, tmp, &claimed, err) < 0)
         goto fail;
-    int rc = cv_file_tmp_commit_at(lock->fd, dir_path, tmp, DEF_FILE, 0, err);
+    int rc = cv_file_tmp_commit_at(lock->fd, dir_path, tmp, DOMAIN_DEF_FILE, 0, err);
     g_clear_pointer(&tmp, g_free); /* renamed, or removed by the failed commit */
-    store_def_forget(store, name);
+    domain_def_cache_forget(store->defs, name);
     if (rc < 0)
         goto fail;
     if (ret_created)
@@ -1020,7 +828,7 @@ store_lock_existing(DomainStore *store, const char *name, const unsigned char *u
         return NULL;
     }
     unsigned char current[DOMAIN_UUID_LEN];
-    int exists = store_read_uuid(lock->fd, DEF_FILE, name, current, err);
+    int exists = store_read_uuid(lock->fd, DOMAIN_DEF_FILE, name, current, err);
     if (exists < 0)
         return NULL;
     if (!exists) {
@@ -1045,7 +853,7 @@ domain_store_delete(DomainStore *store, const char *name, const unsigned char *u
     bool had_autostart = unlinkat(store->autostart_fd, link, 0) == 0;
 
     unsigned char current[DOMAIN_UUID_LEN];
-    if (store_read_uuid(lock->fd, DEF_FILE, name, current, NULL) > 0) {
+    if (store_read_uuid(lock->fd, DOMAIN_DEF_FILE, name, current, NULL) > 0) {
         char us[DOMAIN_UUID_STRING_LEN];
         domain_uuid_format(current, us);
         g_autofree char *indexed = store_index_get(store, us);
@@ -1063,7 +871,7 @@ domain_store_delete(DomainStore *store, const char *name, const unsigned char *u
         cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot remove domain '%s'", name);
         return -1;
     }
-    store_def_forget(store, name);
+    domain_def_cache_forget(store->defs, name);
     if (cv_dir_sync(store->domains_fd, store->domains_path, err) < 0)
         return -1;
     if (had_autostart)
@@ -1085,7 +893,7 @@ domain_store_set_autostart(DomainStore *store, const char *name, const unsigned 
     if (autostart) {
         if (domain_store_get_autostart(store, name))
             return 0;
-        g_autofree char *target = g_build_filename("..", "domains", name, DEF_FILE, NULL);
+        g_autofree char *target = g_build_filename("..", "domains", name, DOMAIN_DEF_FILE, NULL);
         if (symlinkat(target, store->autostart_fd, link) < 0 && errno != EEXIST) {
             cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot set autostart of domain '%s'",
                                name);

@@ -166,3 +166,11 @@ int domain_store_next_id(DomainStore *store, int *ret_id, CvError **err);
 DomainStoreEntry *domain_store_lookup_handle(DomainStore *store, const char *name,
                                              const unsigned char uuid[DOMAIN_UUID_LEN],
                                              unsigned int flags, CvError **err);
+
+/**
+ * domain_store_def_uuid: the uuid of xml, the text of a definition of name: read straight from
+ * the text when it has the shape domain_def_format gives it, else parsed in full.
+ * 0, or -1 with *err ("invalid definition of domain 'NAME': …").
+ */
+int domain_store_def_uuid(const char *xml, const char *name, unsigned char uuid[DOMAIN_UUID_LEN],
+                          CvError **err);

@@ -282,3 +282,39 @@ fail:
     cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot remove '%s'", name);
     return -1;
 }
+
+int
+cv_file_read_fd(int fd, size_t size_hint, size_t max, char **ret_data, size_t *ret_len)
+{
+    /* room for the hinted size, the NUL and one byte more: the read that finds the end */
+    size_t cap = MIN(MAX(size_hint, (size_t)1022), max) + 2, len = 0;
+    char *buf = g_malloc(cap);
+    for (;;) {
+        if (len > max) {
+            g_free(buf);
+            errno = EFBIG;
+            return -1;
+        }
+        if (len + 1 >= cap) {
+            cap = MIN(cap * 2, max + 2);
+            buf = g_realloc(buf, cap);
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            g_free(buf);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    if (ret_len)
+        *ret_len = len;
+    *ret_data = buf;
+    return 0;
+}

@@ -85,3 +85,12 @@ int cv_dir_ensure(const char *path, mode_t mode, CvError **err);
  * followed). A missing name is not an error. 0 or -1 with *err.
  */
 int cv_dir_remove_tree_at(int dirfd, const char *name, CvError **err);
+
+/**
+ * cv_file_read_fd: the rest of the open fd, read to its end (at most max bytes; more is
+ * EFBIG), NUL-terminated. size_hint (e.g. the size fstat gave) sizes the first buffer, so a
+ * file that did not grow is read without reallocating. *ret_data is owned by the caller;
+ * ret_len may be NULL. Returns 0, or -1 with errno set (no CvError, as
+ * cv_file_read_head_at: the caller names what it read). The fd stays open.
+ */
+int cv_file_read_fd(int fd, size_t size_hint, size_t max, char **ret_data, size_t *ret_len);
