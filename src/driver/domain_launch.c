@@ -111,11 +111,8 @@ launch_has_console(const DomainDef *def)
 typedef struct {
     const char *live;
     int pty_master;
-    pid_t vm_pid;
-    GThread *thread; /* spawning the relay while the launch goes on (FC) */
     LocalConsoleRelay relay;
     bool spawned;
-    CvError *err; /* a spawn that failed on the thread */
 } LaunchRelay;
 
 static int
@@ -126,39 +123,6 @@ launch_relay_spawn(LaunchRelay *r, const char *pty_path, pid_t vm_pid, CvError *
         return -1;
     r->spawned = true;
     return 0;
-}
-
-static gpointer
-launch_relay_thread(gpointer opaque)
-{
-    LaunchRelay *r = opaque;
-    launch_relay_spawn(r, NULL, r->vm_pid, &r->err);
-    return NULL;
-}
-
-/* FC: the VMM is there (its pid known), its API not yet: start the relay on the PTY master
- * now, on a thread of its own, so that the exec of the relay does not hold up the wait for the
- * API socket and the configuration of the VM. */
-static void
-launch_relay_on_spawned(pid_t pid, void *opaque)
-{
-    LaunchRelay *r = opaque;
-    if (r->spawned || r->thread || r->err)
-        return;
-    r->vm_pid = pid;
-    r->thread = g_thread_try_new("cocoon-relay", launch_relay_thread, r, NULL);
-    if (!r->thread)
-        launch_relay_spawn(r, NULL, pid, &r->err);
-}
-
-/* The spawn on the thread, if any, is over. */
-static void
-launch_relay_join(LaunchRelay *r)
-{
-    if (r->thread) {
-        g_thread_join(r->thread);
-        r->thread = NULL;
-    }
 }
 
 /* Record the relay in st (so that a teardown stops it) and wait for it to listen. */
@@ -187,12 +151,15 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
         if (!(p->kernel = kernel_image_resolve(def->os.kernel, cache, err)))
             return -1;
     }
-    /* FC's console is its stdin/stdout: a PTY whose master the relay gets. The master stays
-     * open here until the relay holds it, so the boot log waits in the PTY for the relay. */
+    /* FC's console is its stdin/stdout: a PTY whose master the relay gets. The relay starts
+     * first, so that its start-up overlaps the VMM's; it needs no pid to watch, as it ends on
+     * the PTY's hang-up once the VMM, the slave's last holder, is gone. */
     if (backend->kind == BACKEND_FIRECRACKER && launch_has_console(def)) {
         if (local_console_pty_open(&p->pty_master, &p->pty_slave, err) < 0)
             return -1;
         r->pty_master = p->pty_master;
+        if (launch_relay_spawn(r, NULL, 0, err) < 0)
+            return -1;
     }
 
     g_autofree char *log = g_build_filename(p->live, DOMAIN_LAUNCH_LOG, NULL);
@@ -212,11 +179,7 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
     };
     BackendVm vm = {0};
     cv_process_set_exit_file(exit_file);
-    if (r->pty_master >= 0)
-        cv_process_set_spawn_hook(launch_relay_on_spawned, r);
     int rc = backend->launch(def, &ctx, paused, &vm, err);
-    cv_process_set_spawn_hook(NULL, NULL);
-    launch_relay_join(r);
     st->waiter_pid = cv_process_last_waiter();
     cv_process_set_exit_file(NULL);
     if (p->pty_slave >= 0) {
@@ -234,12 +197,6 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
     st->api_socket = g_steal_pointer(&vm.api_socket);
     st->console_path = g_strdup(vm.console_path);
     backend_vm_clear(&vm);
-    if (r->err) {
-        /* the relay could not even be spawned */
-        if (err && !*err)
-            *err = g_steal_pointer(&r->err);
-        return -1;
-    }
     /* CH: the PTY is the VMM's, its path known only now */
     if (!r->spawned && launch_has_console(def) && st->console_path &&
         launch_relay_spawn(r, st->console_path, st->pid, err) < 0)
@@ -263,8 +220,6 @@ domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBacken
     if (rc == 0)
         rc = launch_run(store, config, backend, def, paused, &p, &r, &st, err);
     local_console_relay_clear(&r.relay);
-    if (r.err)
-        cv_error_free(r.err);
     launch_prep_clear(&p);
     if (rc < 0) {
         domain_launch_teardown(store, def->name, &st);

@@ -12,6 +12,7 @@
 
 #include "console/console_proto.h"
 #include "console/cv_pty.h"
+#include "util/cv_paths.h"
 #include "util/cv_process.h"
 
 /*
@@ -26,10 +27,6 @@
 #define RELAY_STDERR_MAX 4096
 /* How long a relay that failed gets to be gone after SIGKILL. */
 #define RELAY_KILL_WAIT_MS 2000
-
-#ifndef COCOON_LIBEXECDIR
-#define COCOON_LIBEXECDIR "/usr/local/libexec"
-#endif
 
 char *
 local_console_socket_path(const char *live_dir)
@@ -51,52 +48,12 @@ local_console_pty_open(int *ret_master, int *ret_slave, CvError **err)
 
 /* ---- the relay binary -------------------------------------------------------------------- */
 
-static bool
-relay_candidate_ok(const char *path)
-{
-    return g_file_test(path, G_FILE_TEST_IS_REGULAR) && access(path, X_OK) == 0;
-}
-
-/* Where the relay is: $COCOON_CONSOLE_RELAY; next to the running program (an installed
- * <prefix>/bin/x finds <prefix>/libexec, a program in the build tree finds tools/relay/); the
- * configured libexecdir. New string, or NULL with *err. */
+/* Where the relay is: $COCOON_CONSOLE_RELAY, next to the running program, or libexecdir. */
 static char *
 relay_binary_find(CvError **err)
 {
-    const char *env = g_getenv("COCOON_CONSOLE_RELAY");
-    if (env && *env) {
-        if (relay_candidate_ok(env))
-            return g_strdup(env);
-        cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INTERNAL_ERROR,
-                     "console relay '%s' (COCOON_CONSOLE_RELAY) is not an executable file", env);
-        return NULL;
-    }
-
-    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-    if (exe) {
-        g_autofree char *dir = g_path_get_dirname(exe);
-        g_autofree char *sibling = g_build_filename(dir, "..", "libexec", RELAY_NAME, NULL);
-        if (relay_candidate_ok(sibling))
-            return g_steal_pointer(&sibling);
-        /* the build tree: tools/virsh/x, tests/a/b/x, … all sit a few levels below its root */
-        g_autofree char *up = g_strdup(dir);
-        for (int depth = 0; depth < 4; depth++) {
-            g_autofree char *cand = g_build_filename(up, "tools", "relay", RELAY_NAME, NULL);
-            if (relay_candidate_ok(cand))
-                return g_steal_pointer(&cand);
-            char *parent = g_path_get_dirname(up);
-            g_free(up);
-            up = parent;
-        }
-    }
-
-    g_autofree char *installed = g_build_filename(COCOON_LIBEXECDIR, RELAY_NAME, NULL);
-    if (relay_candidate_ok(installed))
-        return g_steal_pointer(&installed);
-    cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INTERNAL_ERROR,
-                 "cannot find the console relay '%s' (looked next to the program and in '%s')",
-                 RELAY_NAME, COCOON_LIBEXECDIR);
-    return NULL;
+    return cv_paths_helper_find(RELAY_NAME, "console relay", "COCOON_CONSOLE_RELAY",
+                                "tools/relay", err);
 }
 
 /* ---- starting the relay ------------------------------------------------------------------ */

@@ -44,3 +44,49 @@ cv_paths_socket_answers(const char *path)
     close(fd);
     return ok;
 }
+
+static bool
+cv_paths_executable(const char *path)
+{
+    return g_file_test(path, G_FILE_TEST_IS_REGULAR) && access(path, X_OK) == 0;
+}
+
+char *
+cv_paths_helper_find(const char *name, const char *what, const char *env_var,
+                     const char *tree_dir, CvError **err)
+{
+    const char *env = g_getenv(env_var);
+    if (env && *env) {
+        if (cv_paths_executable(env))
+            return g_strdup(env);
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR,
+                     "%s '%s' (%s) is not an executable file", what, env, env_var);
+        return NULL;
+    }
+
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (exe) {
+        g_autofree char *dir = g_path_get_dirname(exe);
+        g_autofree char *sibling = g_build_filename(dir, "..", "libexec", name, NULL);
+        if (cv_paths_executable(sibling))
+            return g_steal_pointer(&sibling);
+        /* the build tree: tools/virsh/x, tests/a/b/x, … all sit a few levels below its root */
+        g_autofree char *up = g_strdup(dir);
+        for (int depth = 0; depth < 4; depth++) {
+            g_autofree char *cand = g_build_filename(up, tree_dir, name, NULL);
+            if (cv_paths_executable(cand))
+                return g_steal_pointer(&cand);
+            char *parent = g_path_get_dirname(up);
+            g_free(up);
+            up = parent;
+        }
+    }
+
+    g_autofree char *installed = g_build_filename(COCOON_LIBEXECDIR, name, NULL);
+    if (cv_paths_executable(installed))
+        return g_steal_pointer(&installed);
+    cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR,
+                 "cannot find the %s '%s' (looked next to the program and in '%s')", what, name,
+                 COCOON_LIBEXECDIR);
+    return NULL;
+}

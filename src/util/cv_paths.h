@@ -2,6 +2,8 @@
 
 #include <stdbool.h>
 
+#include "util/cv_error.h"
+
 /*
  * Where Cocoon keeps things by default (DESIGN.md "State" and "URIs"): root runs under
  * /var/lib/cocoon, /run/cocoon and /run/libvirt; everyone else under the XDG directories.
@@ -22,3 +24,13 @@ char *cv_paths_daemon_socket(void);
 
 /** cv_paths_socket_answers: whether a UNIX stream socket at path accepts a connect(). */
 bool cv_paths_socket_answers(const char *path);
+
+/**
+ * cv_paths_helper_find: the helper program name (e.g. "cocoon-console-relay"), described as
+ * what in errors: $env_var when set (it must be executable); else next to the running program
+ * (an installed <prefix>/bin/x finds <prefix>/libexec/name; a program in the build tree finds
+ * <tree_dir>/name a few levels up); else the configured libexecdir. New string, or NULL with
+ * *err (VIR_ERR_INTERNAL_ERROR naming where it looked).
+ */
+char *cv_paths_helper_find(const char *name, const char *what, const char *env_var,
+                           const char *tree_dir, CvError **err);

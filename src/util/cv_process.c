@@ -18,6 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/cv_paths.h"
+
+/* The program that waits for a VMM (tools/waiter). */
+#define CV_PROCESS_WAITER "cocoon-vmm-waiter"
+
 /* Where no event can be had (no pidfd, no inotify; a socket bound but not yet listening),
  * waits poll from 0.1 ms up, growing by half each time: a VMM that comes up in a few ms is seen
  * within a fraction of that, and a slow one costs few wake-ups. */
@@ -106,46 +111,48 @@ cv_process_clone_vfork(int (*fn)(void *), void *arg)
 
 /* What a spawn's children need to know: all in the caller's memory, read-only to them. */
 typedef struct {
-    const char *const *argv;
-    const int *fds; /* the VMM's fds 0..2 */
-    int pid_fd, errno_fd;   /* write ends: the report, exec's errno */
-    int pid_rd, errno_rd;   /* the read ends, the caller's */
-    const char *exit_path, *exit_tmp;
+    const char *const *argv; /* what the last child execs: the VMM, or the waiter */
+    int fds[5];              /* its fds 0..nfds-1 */
+    int nfds;
+    int pid_fd, errno_fd; /* write ends: the report, exec's errno */
+    int pid_rd, errno_rd; /* the read ends, the caller's */
+    bool waiter;          /* argv is the waiter, which reports itself */
 } CvSpawnArgs;
 
-/* What the spawn pipe carries back: the VMM's pid (or -errno) and its waiter's (0: none). */
+/* What the spawn pipe carries back: the VMM's pid (or -errno) and its waiter's (0: none). The
+ * waiter program (tools/waiter) writes the same layout. */
 typedef struct {
     pid_t vmm;
     pid_t waiter;
 } CvSpawnReport;
 
 /*
- * The child that becomes the VMM: only async-signal-safe calls (the caller may be threaded).
- * Reports exec's errno on errno_fd, which exec closes on success.
+ * The child that execs: only async-signal-safe calls (the caller may be threaded). Reports
+ * exec's errno on errno_fd, which exec closes on success.
  */
 CV_PROCESS_CHILD_CODE static int
 cv_process_exec_main(void *opaque)
 {
     const CvSpawnArgs *a = opaque;
-    int moved[3];
+    int moved[G_N_ELEMENTS(a->fds)];
 
-    close(a->pid_fd);
+    /* the report pipe is close-on-exec: the VMM never sees it (the waiter gets it as fd 3) */
     if (setsid() < 0)
         goto fail;
-    /* Lift the wanted fds above 2 first so that dup2 onto 0..2 cannot clobber one of them;
-     * dup2 then clears close-on-exec on the copies. */
-    for (int i = 0; i < 3; i++) {
-        moved[i] = fcntl(a->fds[i], F_DUPFD_CLOEXEC, 3);
+    /* Lift the wanted fds above the range first so that dup2 onto 0.. cannot clobber one of
+     * them; dup2 then clears close-on-exec on the copies. */
+    for (int i = 0; i < a->nfds; i++) {
+        moved[i] = fcntl(a->fds[i], F_DUPFD_CLOEXEC, a->nfds);
         if (moved[i] < 0)
             goto fail;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < a->nfds; i++) {
         if (dup2(moved[i], i) < 0)
             goto fail;
     }
-    /* Whatever the caller leaked without O_CLOEXEC must not reach the VMM. */
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        for (int fd = 3; fd < 4096; fd++) {
+    /* Whatever the caller leaked without O_CLOEXEC must not reach the program. */
+    if (close_range((unsigned int)a->nfds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (int fd = a->nfds; fd < 4096; fd++) {
             if (fd != a->errno_fd)
                 fcntl(fd, F_SETFD, FD_CLOEXEC);
         }
@@ -162,77 +169,12 @@ fail:;
  * of different domains in a threaded daemon do not see each other's setting. */
 static __thread char *cv_process_exit_path;
 static __thread pid_t cv_process_waiter_pid;
-static __thread CvProcessSpawnHook cv_process_hook;
-static __thread void *cv_process_hook_opaque;
-
-/* Decimal of a non-negative int into buf (at least 12 bytes); async-signal-safe. */
-CV_PROCESS_CHILD_CODE static size_t
-cv_process_format_uint(unsigned int v, char *buf)
-{
-    char tmp[12];
-    size_t n = 0, len = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && n < sizeof(tmp));
-    while (n > 0)
-        buf[len++] = tmp[--n];
-    return len;
-}
-
-/*
- * The waiter: stays for as long as the VMM runs, so that the driver can tell afterwards how
- * it ended (exit code vs signal) — a pidfd or /proc cannot say that about a process that is
- * not one's child. Only async-signal-safe calls: the spawning process may be threaded.
- */
-CV_PROCESS_CHILD_CODE static G_NORETURN void
-cv_process_waiter(CvSpawnArgs *a)
-{
-    CvSpawnReport report = {.waiter = getpid()};
-
-    /* Its own session: a Ctrl-C on the caller's terminal must not take it down. */
-    setsid();
-    report.vmm = cv_process_clone_vfork(cv_process_exec_main, a);
-    cv_process_write_all(a->pid_fd, &report, sizeof(report));
-    if (report.vmm < 0)
-        _exit(0);
-
-    struct sigaction ign = {.sa_handler = SIG_IGN};
-    int quiet[] = {SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
-    for (size_t i = 0; i < G_N_ELEMENTS(quiet); i++)
-        sigaction(quiet[i], &ign, NULL);
-    /* Hold nothing of the caller's: not its sockets, not the VMM's PTY, not the pipes. */
-    if (close_range(0, ~0U, 0) < 0) {
-        for (int fd = 0; fd < 4096; fd++)
-            close(fd);
-    }
-    if (chdir("/") < 0) {
-        /* nothing depends on it */
-    }
-
-    int status = 0;
-    while (waitpid(report.vmm, &status, 0) < 0) {
-        if (errno != EINTR)
-            _exit(1);
-    }
-    char buf[16];
-    size_t len = cv_process_format_uint((unsigned int)status, buf);
-    buf[len++] = '\n';
-    int fd = open(a->exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        cv_process_write_all(fd, buf, len);
-        close(fd);
-        rename(a->exit_tmp, a->exit_path);
-    }
-    _exit(0);
-}
 
 /*
  * The intermediate child: it shares the caller's memory while the calling thread is
  * suspended, so it touches nothing but its own stack and the kernel. It resets signals, starts
- * the VMM (through a waiter when an exit file is wanted), has the pid (or -errno) reported, and
- * exits, so that the VMM is not the caller's child.
+ * the program (the VMM, or the waiter that starts the VMM), has the pid (or -errno) reported
+ * and exits, so that neither is the caller's child.
  */
 CV_PROCESS_CHILD_CODE static int
 cv_process_mid_main(void *opaque)
@@ -250,39 +192,11 @@ cv_process_mid_main(void *opaque)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (a->exit_path) {
-        /* The waiter runs code of its own for as long as the VMM does, so it needs its own
-         * copy of memory: the one real fork of a spawn (_Fork: no atfork handlers in shared
-         * memory). It reports itself. */
-        pid_t pid = _Fork();
-        if (pid == 0)
-            cv_process_waiter(a);
-        if (pid < 0) {
-            CvSpawnReport report = {.vmm = -errno};
-            cv_process_write_all(a->pid_fd, &report, sizeof(report));
-        }
-    } else {
-        CvSpawnReport report = {.vmm = cv_process_clone_vfork(cv_process_exec_main, a)};
+    CvSpawnReport report = {.vmm = cv_process_clone_vfork(cv_process_exec_main, a)};
+    /* a waiter that runs reports itself, with the VMM's pid */
+    if (!a->waiter || report.vmm < 0)
         cv_process_write_all(a->pid_fd, &report, sizeof(report));
-    }
     _exit(0);
-}
-
-/*
- * Start the intermediate child; returns its pid (it has exited already) or -errno. Every
- * signal stays blocked until the child has reset its handlers: none of the caller's may run in
- * it on shared memory.
- */
-static pid_t
-cv_process_spawn_mid(CvSpawnArgs *args)
-{
-    sigset_t all, saved;
-
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &saved);
-    pid_t mid = cv_process_clone_vfork(cv_process_mid_main, args);
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    return mid;
 }
 
 void
@@ -291,34 +205,6 @@ cv_process_set_exit_file(const char *path)
     g_free(cv_process_exit_path);
     cv_process_exit_path = g_strdup(path);
     cv_process_waiter_pid = 0;
-}
-
-void
-cv_process_set_spawn_hook(CvProcessSpawnHook hook, void *opaque)
-{
-    cv_process_hook = hook;
-    cv_process_hook_opaque = opaque;
-}
-
-/* Call the spawn hook, if any, with the hook and the exit file off meanwhile. */
-static void
-cv_process_run_hook(pid_t pid)
-{
-    CvProcessSpawnHook hook = cv_process_hook;
-    void *opaque = cv_process_hook_opaque;
-    char *exit_path = cv_process_exit_path;
-    pid_t waiter = cv_process_waiter_pid;
-
-    if (!hook)
-        return;
-    cv_process_hook = NULL;
-    cv_process_exit_path = NULL;
-    hook(pid, opaque);
-    cv_process_hook = hook;
-    cv_process_hook_opaque = opaque;
-    g_free(cv_process_exit_path);
-    cv_process_exit_path = exit_path;
-    cv_process_waiter_pid = waiter;
 }
 
 pid_t
@@ -342,6 +228,40 @@ cv_process_exit_status_read(const char *path, int *ret_wstatus)
     return 0;
 }
 
+/*
+ * Start the intermediate child; returns its pid (it has exited already) or -errno. Every
+ * signal stays blocked until the child has reset its handlers: none of the caller's may run in
+ * it on shared memory.
+ */
+static pid_t
+cv_process_spawn_mid(CvSpawnArgs *args)
+{
+    sigset_t all, saved;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t mid = cv_process_clone_vfork(cv_process_mid_main, args);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return mid;
+}
+
+/* The command line of the waiter that runs argv and records its end in exit_path. */
+static GPtrArray *
+cv_process_waiter_argv(const char *const *argv, const char *exit_path, CvError **err)
+{
+    char *waiter = cv_paths_helper_find(CV_PROCESS_WAITER, "VMM waiter", "COCOON_VMM_WAITER",
+                                        "tools/waiter", err);
+    if (!waiter)
+        return NULL;
+    GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(v, waiter);
+    g_ptr_array_add(v, g_strdup(exit_path));
+    for (size_t i = 0; argv[i]; i++)
+        g_ptr_array_add(v, g_strdup(argv[i]));
+    g_ptr_array_add(v, NULL);
+    return v;
+}
+
 int
 cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
                  pid_t *ret_pid, CvError **err)
@@ -349,25 +269,25 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
     int devnull = -1;
     int pid_pipe[2] = {-1, -1};
     int errno_pipe[2] = {-1, -1};
-    int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
     CvSpawnReport report = {0};
     pid_t vmm = 0;
     int exec_errno = 0;
-    g_autofree char *exit_path = g_strdup(cv_process_exit_path);
-    g_autofree char *exit_tmp = exit_path ? g_strconcat(exit_path, ".tmp", NULL) : NULL;
+    g_autoptr(GPtrArray) waiter_argv = NULL;
     int ret = -1;
 
     g_return_val_if_fail(argv && argv[0], -1);
+
+    /* With an exit file, the waiter is what runs first, and it runs the VMM. */
+    if (cv_process_exit_path &&
+        !(waiter_argv = cv_process_waiter_argv(argv, cv_process_exit_path, err)))
+        return -1;
+    const char *const *run = waiter_argv ? (const char *const *)waiter_argv->pdata : argv;
 
     if (stdin_fd < 0 || stdout_fd < 0 || stderr_fd < 0) {
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull < 0) {
             cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot open '/dev/null'");
             return -1;
-        }
-        for (int i = 0; i < 3; i++) {
-            if (fds[i] < 0)
-                fds[i] = devnull;
         }
     }
     if (pipe2(pid_pipe, O_CLOEXEC) < 0 || pipe2(errno_pipe, O_CLOEXEC) < 0) {
@@ -376,14 +296,15 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
     }
 
     CvSpawnArgs args = {
-        .argv = argv,
-        .fds = fds,
+        .argv = run,
+        .fds = {stdin_fd < 0 ? devnull : stdin_fd, stdout_fd < 0 ? devnull : stdout_fd,
+                stderr_fd < 0 ? devnull : stderr_fd, pid_pipe[1], errno_pipe[1]},
+        .nfds = waiter_argv ? 5 : 3, /* the waiter gets the pipes as fds 3 and 4 */
         .pid_fd = pid_pipe[1],
         .errno_fd = errno_pipe[1],
         .pid_rd = pid_pipe[0],
         .errno_rd = errno_pipe[0],
-        .exit_path = exit_path,
-        .exit_tmp = exit_tmp,
+        .waiter = waiter_argv != NULL,
     };
     pid_t mid = cv_process_spawn_mid(&args);
     if (mid < 0) {
@@ -399,12 +320,16 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
         ;
     vmm = report.vmm;
     if (n != (ssize_t)sizeof(report) || vmm <= 0) {
-        cv_error_set_errno(err, VIR_FROM_NONE, n == (ssize_t)sizeof(report) ? -vmm : EIO,
-                           "cannot fork child process for '%s'", argv[0]);
+        /* no report at all: the waiter itself could not be executed */
+        if (n == 0 && cv_process_read_all(errno_pipe[0], &exec_errno, sizeof(exec_errno)) ==
+                          (ssize_t)sizeof(exec_errno))
+            cv_error_set_errno(err, VIR_FROM_NONE, exec_errno, "cannot execute binary '%s'",
+                               run[0]);
+        else
+            cv_error_set_errno(err, VIR_FROM_NONE, n == (ssize_t)sizeof(report) ? -vmm : EIO,
+                               "cannot fork child process for '%s'", argv[0]);
         goto cleanup;
     }
-    if (exit_path)
-        cv_process_waiter_pid = report.waiter;
     /* EOF without data: exec succeeded and closed the pipe. */
     n = cv_process_read_all(errno_pipe[0], &exec_errno, sizeof(exec_errno));
     if (n == (ssize_t)sizeof(exec_errno)) {
@@ -412,6 +337,8 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
         cv_error_set_errno(err, VIR_FROM_NONE, exec_errno, "cannot execute binary '%s'", argv[0]);
         goto cleanup;
     }
+    if (waiter_argv)
+        cv_process_waiter_pid = report.waiter;
     *ret_pid = vmm;
     ret = 0;
 
@@ -421,8 +348,6 @@ cleanup:
         cv_process_close(&errno_pipe[i]);
     }
     cv_process_close(&devnull);
-    if (ret == 0)
-        cv_process_run_hook(vmm);
     return ret;
 }
 

@@ -112,14 +112,3 @@ pid_t cv_process_last_waiter(void);
  */
 int cv_process_exit_status_read(const char *path, int *ret_wstatus);
 
-/* Called by cv_process_spawn with the pid of what it just started (see below). */
-typedef void (*CvProcessSpawnHook)(pid_t pid, void *opaque);
-
-/**
- * cv_process_set_spawn_hook: from now on, a successful cv_process_spawn on the calling thread
- * (only) calls hook(pid, opaque) before it returns, so that a caller can start work that
- * needs the pid (a console relay watching the VMM) while the spawner's caller goes on waiting
- * for the VMM. During the call the hook and the exit file are switched off on this thread, so
- * the hook may spawn processes of its own. NULL turns it off.
- */
-void cv_process_set_spawn_hook(CvProcessSpawnHook hook, void *opaque);
