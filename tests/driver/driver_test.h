@@ -1,12 +1,14 @@
 #pragma once
 
 /* Checks shared by the driver tests (local driver, host resources): they count failures and
- * go on. */
+ * go on. Also the set-up of the local-driver tests: a temporary root and connections to it. */
 
 #include <glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "driver/driver.h"
 #include "util/cv_error.h"
 
 static int failures;
@@ -56,4 +58,52 @@ test_dir_count(const char *dir)
         n++;
     g_dir_close(d);
     return n;
+}
+
+/* A new empty directory in the temporary directory, named from tmpl (ending in XXXXXX); the
+ * caller frees the path. Aborts when it cannot be made. */
+static inline char *
+test_root_new(const char *tmpl)
+{
+    g_autoptr(GError) gerr = NULL;
+    char *dir = g_dir_make_tmp(tmpl, &gerr);
+    g_assert(dir);
+    return dir;
+}
+
+/* Remove path and everything below it. */
+static inline void
+test_root_remove(const char *path)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", path);
+    g_assert(system(cmd) == 0);
+}
+
+/* An embedded connection to the local driver on root; exits the test when it cannot open. */
+static inline CocoonConn *
+test_root_open(const char *root)
+{
+    CvError *err = NULL;
+    g_autofree char *uri = g_strdup_printf("cocoon:///embed?root=%s", root);
+    CocoonConn *conn = cocoon_conn_open(uri, 0, &err);
+    if (!conn) {
+        fprintf(stderr, "cannot open %s: %s\n", uri, err->message);
+        exit(1);
+    }
+    return conn;
+}
+
+/* The XML of domain name with flags (caller frees), NULL when the lookup or dump fails. */
+static inline char *
+test_dumpxml(CocoonConn *conn, const char *name, unsigned int flags)
+{
+    CvError *err = NULL;
+    g_autoptr(CocoonDomain) dom = conn->driver->domainLookupByName(conn, name, &err);
+    if (!dom) {
+        cv_error_free(err);
+        return NULL;
+    }
+    char *xml = conn->driver->domainGetXMLDesc(dom, flags, &err);
+    cv_error_free(err);
+    return xml;
 }

@@ -75,35 +75,6 @@ bare_xml(const char *name)
                            name);
 }
 
-static char *
-make_root(void)
-{
-    g_autoptr(GError) gerr = NULL;
-    char *dir = g_dir_make_tmp("cocoon-driver-XXXXXX", &gerr);
-    g_assert(dir);
-    return dir;
-}
-
-static void
-remove_tree(const char *path)
-{
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", path);
-    g_assert(system(cmd) == 0);
-}
-
-static CocoonConn *
-open_root(const char *root)
-{
-    CvError *err = NULL;
-    g_autofree char *uri = g_strdup_printf("cocoon:///embed?root=%s", root);
-    CocoonConn *conn = cocoon_conn_open(uri, 0, &err);
-    if (!conn) {
-        fprintf(stderr, "cannot open %s: %s\n", uri, err->message);
-        exit(1);
-    }
-    return conn;
-}
-
 static CocoonDomain *
 define(CocoonConn *conn, const char *xml, CvError **err)
 {
@@ -117,20 +88,6 @@ file_text(const char *path)
     if (!g_file_get_contents(path, &text, NULL, NULL))
         return NULL;
     return text;
-}
-
-static char *
-dumpxml(CocoonConn *conn, const char *name)
-{
-    CvError *err = NULL;
-    g_autoptr(CocoonDomain) dom = conn->driver->domainLookupByName(conn, name, &err);
-    if (!dom) {
-        cv_error_free(err);
-        return NULL;
-    }
-    char *xml = conn->driver->domainGetXMLDesc(dom, 0, &err);
-    cv_error_free(err);
-    return xml;
 }
 
 static gint
@@ -224,7 +181,7 @@ check_daemon_choice(const char *xdg_run, const char *embed_uri)
 static void
 test_uris(void)
 {
-    g_autofree char *root = make_root();
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
     CvError *err = NULL;
 
     g_autofree char *uri = g_strdup_printf("cocoon:///embed?root=%s", root);
@@ -310,7 +267,7 @@ test_uris(void)
     g_autofree char *xdg_root = g_build_filename(xdg, "cocoon", "domains", NULL);
     g_autofree char *xdg_live = g_build_filename(xdg_run, "cocoon", "domains", NULL);
     CHECK(g_file_test(xdg_root, G_FILE_TEST_IS_DIR) && g_file_test(xdg_live, G_FILE_TEST_IS_DIR));
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* ---- define, redefine, refusals ------------------------------------------------------------ */
@@ -318,8 +275,8 @@ test_uris(void)
 static void
 test_define(void)
 {
-    g_autofree char *root = make_root();
-    CocoonConn *conn = open_root(root);
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
+    CocoonConn *conn = test_root_open(root);
     const CocoonDriver *drv = conn->driver;
     CvError *err = NULL;
 
@@ -333,7 +290,7 @@ test_define(void)
     /* stored canonically where DESIGN.md says, and printed back as stored */
     g_autofree char *path = g_build_filename(root, "domains", "alpha", "domain.xml", NULL);
     g_autofree char *stored = file_text(path);
-    g_autofree char *dumped = dumpxml(conn, "alpha");
+    g_autofree char *dumped = test_dumpxml(conn, "alpha", 0);
     CHECK(stored && dumped && strcmp(stored, dumped) == 0);
     CHECK(dumped && strstr(dumped, "<uuid>" U1 "</uuid>"));
     CHECK(dumped && strstr(dumped, "<emulator>/usr/bin/firecracker</emulator>"));
@@ -349,7 +306,7 @@ test_define(void)
     CHECK_OK(dom, err);
     cocoon_domain_free(dom);
     g_free(dumped);
-    dumped = dumpxml(conn, "alpha");
+    dumped = test_dumpxml(conn, "alpha", 0);
     CHECK(dumped && strstr(dumped, "<memory unit='KiB'>524288</memory>"));
     g_free(names);
     names = dir_names(dir);
@@ -470,7 +427,7 @@ test_define(void)
     g_clear_pointer(&err, cv_error_free);
 
     cocoon_conn_close(conn);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* ---- default backend and configuration ----------------------------------------------------- */
@@ -478,13 +435,13 @@ test_define(void)
 static void
 test_config(void)
 {
-    g_autofree char *root = make_root();
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
     g_autofree char *conf = g_build_filename(root, "cocoon.conf", NULL);
     CvError *err = NULL;
 
     /* no config file: firecracker, found on PATH or /usr/bin */
     {
-        CocoonConn *conn = open_root(root);
+        CocoonConn *conn = test_root_open(root);
         g_autofree char *xml = bare_xml("plain");
         CocoonDomain *dom = define(conn, xml, &err);
         CHECK_OK(dom, err);
@@ -492,7 +449,7 @@ test_config(void)
         g_autofree char *found = g_find_program_in_path("firecracker");
         g_autofree char *want =
             g_strdup_printf("<emulator>%s</emulator>", found ? found : "/usr/bin/firecracker");
-        g_autofree char *out = dumpxml(conn, "plain");
+        g_autofree char *out = test_dumpxml(conn, "plain", 0);
         CHECK(out && strstr(out, want));
         cocoon_conn_close(conn);
     }
@@ -503,12 +460,12 @@ test_config(void)
                                  -1, NULL));
     g_setenv("COCOON_CONFIG", conf, TRUE);
     {
-        CocoonConn *conn = open_root(root);
+        CocoonConn *conn = test_root_open(root);
         g_autofree char *xml = bare_xml("chdef");
         CocoonDomain *dom = define(conn, xml, &err);
         CHECK_OK(dom, err);
         cocoon_domain_free(dom);
-        g_autofree char *out = dumpxml(conn, "chdef");
+        g_autofree char *out = test_dumpxml(conn, "chdef", 0);
         CHECK(out && strstr(out, "<emulator>/opt/ch/cloud-hypervisor</emulator>"));
         g_autofree char *caps = conn->driver->connectGetCapabilities(conn, &err);
         CHECK(caps && strstr(caps, "<emulator>/opt/ch/cloud-hypervisor</emulator>"));
@@ -521,14 +478,14 @@ test_config(void)
     CHECK(err && strstr(err->message, "'qemu'"));
     g_clear_pointer(&err, cv_error_free);
     g_setenv("COCOON_CONFIG", "/nonexistent/cocoon.conf", TRUE);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* The binary that runs a domain: env override, <emulator>, config, PATH, in this order. */
 static void
 test_binary_resolution(void)
 {
-    g_autofree char *root = make_root();
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
     CvError *err = NULL;
     /* four executables, one per source */
     const char *kinds[] = {"env", "emulator", "config", "path"};
@@ -581,7 +538,7 @@ test_binary_resolution(void)
     g_setenv("PATH", old_path, TRUE);
     for (int i = 0; i < 4; i++)
         g_free(bins[i]);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* ---- lists, autostart, live state -------------------------------------------------------- */
@@ -589,8 +546,8 @@ test_binary_resolution(void)
 static void
 test_lists(void)
 {
-    g_autofree char *root = make_root();
-    CocoonConn *conn = open_root(root);
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
+    CocoonConn *conn = test_root_open(root);
     const CocoonDriver *drv = conn->driver;
     CvError *err = NULL;
 
@@ -711,7 +668,7 @@ test_lists(void)
     g_autofree char *left_persistent = list_names(conn, VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
     CHECK(strcmp(left_persistent, "alpha") == 0);
     cocoon_conn_close(conn);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* ---- the uuid index and hand-written files ------------------------------------------------- */
@@ -719,8 +676,8 @@ test_lists(void)
 static void
 test_index(void)
 {
-    g_autofree char *root = make_root();
-    CocoonConn *conn = open_root(root);
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
+    CocoonConn *conn = test_root_open(root);
     const CocoonDriver *drv = conn->driver;
     CvError *err = NULL;
     unsigned char u1[DOMAIN_UUID_LEN];
@@ -784,7 +741,7 @@ test_index(void)
     cocoon_domain_free(dom);
 
     cocoon_conn_close(conn);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* ---- domxml-to-native and host answers ----------------------------------------------------- */
@@ -792,8 +749,8 @@ test_index(void)
 static void
 test_native_and_host(void)
 {
-    g_autofree char *root = make_root();
-    CocoonConn *conn = open_root(root);
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
+    CocoonConn *conn = test_root_open(root);
     const CocoonDriver *drv = conn->driver;
     CvError *err = NULL;
 
@@ -853,7 +810,7 @@ test_native_and_host(void)
         CHECK(system(cmd) == 0);
     }
     cocoon_conn_close(conn);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* ---- two processes at once ----------------------------------------------------------------- */
@@ -869,7 +826,7 @@ race_uuid(int i)
 static int
 racer(const char *root, int me, int rounds)
 {
-    CocoonConn *conn = open_root(root);
+    CocoonConn *conn = test_root_open(root);
     const CocoonDriver *drv = conn->driver;
     int bad = 0;
     for (int i = 0; i < rounds; i++) {
@@ -916,7 +873,7 @@ racer(const char *root, int me, int rounds)
 static void
 test_concurrency(void)
 {
-    g_autofree char *root = make_root();
+    g_autofree char *root = test_root_new("cocoon-driver-XXXXXX");
     const int rounds = 60;
     pid_t pids[2];
     for (int me = 0; me < 2; me++) {
@@ -932,7 +889,7 @@ test_concurrency(void)
     }
 
     /* afterwards: every definition is whole, uuids are unique, nothing half-done is left */
-    CocoonConn *conn = open_root(root);
+    CocoonConn *conn = test_root_open(root);
     CvError *err = NULL;
     CocoonDomain **doms = NULL;
     size_t n = 0;
@@ -987,7 +944,7 @@ test_concurrency(void)
     g_autofree char *trash_names = dir_names(trash);
     CHECK(strcmp(trash_names, "") == 0);
     cocoon_conn_close(conn);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 int

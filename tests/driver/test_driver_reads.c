@@ -45,41 +45,6 @@ dom_xml(const char *name, const char *uuid, unsigned int mib)
                            name, uuid, mib);
 }
 
-static CocoonConn *
-open_root(const char *root)
-{
-    CvError *err = NULL;
-    g_autofree char *uri = g_strdup_printf("cocoon:///embed?root=%s", root);
-    CocoonConn *conn = cocoon_conn_open(uri, 0, &err);
-    if (!conn) {
-        fprintf(stderr, "cannot open %s: %s\n", uri, err->message);
-        exit(1);
-    }
-    return conn;
-}
-
-static void
-remove_tree(const char *path)
-{
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", path);
-    g_assert(system(cmd) == 0);
-}
-
-/* dumpxml of name with flags, NULL when it fails */
-static char *
-dumpxml(CocoonConn *conn, const char *name, unsigned int flags)
-{
-    CvError *err = NULL;
-    g_autoptr(CocoonDomain) dom = conn->driver->domainLookupByName(conn, name, &err);
-    if (!dom) {
-        cv_error_free(err);
-        return NULL;
-    }
-    char *xml = conn->driver->domainGetXMLDesc(dom, flags, &err);
-    cv_error_free(err);
-    return xml;
-}
-
 static bool
 has_memory(const char *xml, unsigned long kib)
 {
@@ -110,11 +75,9 @@ rewrite_file(const char *path, const char *text)
 static void
 test_cache_sees_changes(void)
 {
-    g_autoptr(GError) gerr = NULL;
-    g_autofree char *root = g_dir_make_tmp("cocoon-reads-XXXXXX", &gerr);
-    g_assert(root);
-    CocoonConn *a = open_root(root);
-    CocoonConn *b = open_root(root); /* another store, as another process has */
+    g_autofree char *root = test_root_new("cocoon-reads-XXXXXX");
+    CocoonConn *a = test_root_open(root);
+    CocoonConn *b = test_root_open(root); /* another store, as another process has */
     CvError *err = NULL;
     g_autofree char *path = g_build_filename(root, "domains", "c1", "domain.xml", NULL);
 
@@ -125,7 +88,7 @@ test_cache_sees_changes(void)
     cocoon_domain_free(dom);
     g_usleep(SETTLE_US);
     for (int i = 0; i < 3; i++) {
-        g_autofree char *x = dumpxml(a, "c1", 0);
+        g_autofree char *x = test_dumpxml(a, "c1", 0);
         CHECK(has_memory(x, 101 * 1024));
     }
 
@@ -134,14 +97,14 @@ test_cache_sees_changes(void)
     dom = b->driver->domainDefineXMLFlags(b, v2, 0, &err);
     CHECK(dom && !err);
     cocoon_domain_free(dom);
-    g_autofree char *x2 = dumpxml(a, "c1", 0);
+    g_autofree char *x2 = test_dumpxml(a, "c1", 0);
     CHECK(has_memory(x2, 102 * 1024));
-    g_autofree char *x2i = dumpxml(a, "c1", VIR_DOMAIN_XML_INACTIVE);
+    g_autofree char *x2i = test_dumpxml(a, "c1", VIR_DOMAIN_XML_INACTIVE);
     CHECK(has_memory(x2i, 102 * 1024));
 
     /* replaced by hand (new file, same length), read again at once, and after settling */
     g_usleep(SETTLE_US);
-    g_autofree char *x2again = dumpxml(a, "c1", 0);
+    g_autofree char *x2again = test_dumpxml(a, "c1", 0);
     CHECK(has_memory(x2again, 102 * 1024));
     g_autofree char *canon = g_strdup(x2again);
     g_autofree char *v3 = NULL;
@@ -154,19 +117,19 @@ test_cache_sees_changes(void)
         v3 = g_strdup(canon);
     }
     replace_file(path, v3);
-    g_autofree char *x3 = dumpxml(a, "c1", 0);
+    g_autofree char *x3 = test_dumpxml(a, "c1", 0);
     CHECK(has_memory(x3, 103 * 1024));
 
     /* rewritten in place (same inode, same length) */
     g_usleep(SETTLE_US);
-    g_autofree char *x3b = dumpxml(a, "c1", 0);
+    g_autofree char *x3b = test_dumpxml(a, "c1", 0);
     CHECK(has_memory(x3b, 103 * 1024));
     char *p = strstr(canon, "<memory unit='KiB'>105472</memory>");
     CHECK(p != NULL);
     if (p)
         memcpy(p, "<memory unit='KiB'>106496</memory>", 34);
     rewrite_file(path, canon);
-    g_autofree char *x4 = dumpxml(a, "c1", 0);
+    g_autofree char *x4 = test_dumpxml(a, "c1", 0);
     CHECK(has_memory(x4, 104 * 1024));
 
     /* undefined through the other connection: gone for the first at once */
@@ -177,7 +140,7 @@ test_cache_sees_changes(void)
         cocoon_domain_free(dom);
     }
     g_clear_pointer(&err, cv_error_free);
-    CHECK(dumpxml(a, "c1", 0) == NULL);
+    CHECK(test_dumpxml(a, "c1", 0) == NULL);
     dom = a->driver->domainLookupByName(a, "c1", &err);
     CHECK(!dom);
     CHECK_ERR(err, VIR_ERR_NO_DOMAIN, "Domain not found: no domain with matching name 'c1'");
@@ -198,7 +161,7 @@ test_cache_sees_changes(void)
 
     cocoon_conn_close(a);
     cocoon_conn_close(b);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 /* A pid that is certainly not running any more: a child that exited and was reaped. */
@@ -237,10 +200,8 @@ state_thread(gpointer data)
 static void
 test_nowait_reads(void)
 {
-    g_autoptr(GError) gerr = NULL;
-    g_autofree char *root = g_dir_make_tmp("cocoon-reads-XXXXXX", &gerr);
-    g_assert(root);
-    CocoonConn *conn = open_root(root);
+    g_autofree char *root = test_root_new("cocoon-reads-XXXXXX");
+    CocoonConn *conn = test_root_open(root);
     const CocoonDriver *drv = conn->driver;
     CvError *err = NULL;
 
@@ -278,7 +239,7 @@ test_nowait_reads(void)
     /* reads that need no lock answer at once, and are not given up */
     gint64 t0 = g_get_monotonic_time();
     cocoon_nowait_begin();
-    g_autofree char *xml = dumpxml(conn, "alive", 0);
+    g_autofree char *xml = test_dumpxml(conn, "alive", 0);
     CocoonDomain *dom = drv->domainLookupByName(conn, "alive", &err);
     int state = -1, reason = -1;
     if (dom)
@@ -329,7 +290,7 @@ test_nowait_reads(void)
     close(lock_dead);
     close(lock_alive);
     cocoon_conn_close(conn);
-    remove_tree(root);
+    test_root_remove(root);
 }
 
 int

@@ -401,6 +401,15 @@ server_request(const Server *srv, guint i)
     return srv->requests->pdata[i];
 }
 
+/* Stop srv, which must have accepted `accepts` connections and received `requests` requests. */
+static void
+server_finish(Server *srv, unsigned int accepts, unsigned int requests)
+{
+    server_stop(srv);
+    g_assert_cmpuint(srv->accepts, ==, accepts);
+    g_assert_cmpuint(srv->requests->len, ==, requests);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Checks shared by the cases                                                                  */
 
@@ -431,6 +440,59 @@ check_body(const CvHttpReply *reply, const char *expected, size_t len)
     g_assert_cmpuint(reply->body_len, ==, len);
     g_assert_cmpmem(reply->body, reply->body_len, expected, len);
     g_assert_cmpint(reply->body[len], ==, '\0');
+}
+
+/* The outcome of a request that must have succeeded with status and exactly the want_len bytes
+ * of want as body. */
+static void
+check_reply(int rc, const CvError *err, const CvHttpReply *reply, int status, const char *want,
+            size_t want_len)
+{
+    g_assert_null(err);
+    g_assert_cmpint(rc, ==, 0);
+    g_assert_cmpint(reply->status, ==, status);
+    check_body(reply, want, want_len);
+}
+
+/* The outcome of a request that must have failed with code, leaving reply as it was. */
+static void
+check_failure(int rc, const CvError *err, int code, const CvHttpReply *reply)
+{
+    g_assert_cmpint(rc, ==, -1);
+    check_error(err, code);
+    check_reply_untouched(reply);
+}
+
+/* One request on conn that must succeed with status and the body want (want_len bytes). */
+static void
+expect_reply(CvHttpConn *conn, const char *method, const char *path, const char *body,
+             int status, const char *want, size_t want_len)
+{
+    g_autoptr(CvError) err = NULL;
+    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
+    int rc = cv_http_conn_request(conn, method, path, body, &reply, &err);
+    check_reply(rc, err, &reply, status, want, want_len);
+}
+
+/* The same as a one-shot request to the socket sock, bounded by timeout_ms. */
+static void
+expect_reply_once(const char *sock, unsigned int timeout_ms, const char *method, const char *path,
+                  const char *body, int status, const char *want, size_t want_len)
+{
+    g_autoptr(CvError) err = NULL;
+    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
+    int rc = cv_http_request(sock, method, path, body, timeout_ms, &reply, &err);
+    check_reply(rc, err, &reply, status, want, want_len);
+}
+
+/* A one-shot GET of path from the socket sock (bounded by timeout_ms) that must fail with code. */
+static void
+expect_failure_once(const char *sock, unsigned int timeout_ms, const char *path, int code)
+{
+    g_autoptr(CvError) err = NULL;
+    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
+    int rc = cv_http_request(sock, "GET", path, NULL, timeout_ms, &reply, &err);
+    check_failure(rc, err, code, &reply);
 }
 
 /* The request line and the headers every request must have. */
@@ -499,14 +561,9 @@ test_get_content_length(void)
     };
     g_assert_cmpuint(strlen(MACHINE_JSON), ==, 52);
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "GET", "/machine-config", NULL, 0, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 200);
-    check_body(&reply, MACHINE_JSON, strlen(MACHINE_JSON));
+    expect_reply_once(srv->path, 0, "GET", "/machine-config", NULL, 200, MACHINE_JSON,
+                      strlen(MACHINE_JSON));
 
     server_stop(srv);
     g_assert_cmpuint(srv->requests->len, ==, 1);
@@ -531,16 +588,9 @@ test_put_json_204(void)
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 2000);
-    g_autoptr(CvError) err = NULL;
 
-    for (int i = 0; i < 2; i++) {
-        g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
-        int rc = cv_http_conn_request(conn, "PUT", "/drives/rootfs", DRIVE_JSON, &reply, &err);
-        g_assert_null(err);
-        g_assert_cmpint(rc, ==, 0);
-        g_assert_cmpint(reply.status, ==, 204);
-        check_body(&reply, "", 0);
-    }
+    for (int i = 0; i < 2; i++)
+        expect_reply(conn, "PUT", "/drives/rootfs", DRIVE_JSON, 204, "", 0);
 
     server_stop(srv);
     g_assert_cmpuint(srv->requests->len, ==, 2);
@@ -566,13 +616,8 @@ test_put_large_body(void)
     g_string_append(json, "\"}");
     g_autofree char *body = g_string_free(json, FALSE);
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "PATCH", "/vm/config", body, 5000, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 204);
+    expect_reply_once(srv->path, 5000, "PATCH", "/vm/config", body, 204, "", 0);
 
     server_stop(srv);
     g_assert_cmpuint(srv->requests->len, ==, 1);
@@ -587,14 +632,8 @@ test_put_no_body(void)
         {.reply = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"},
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "PUT", "/api/v1/vm.boot", NULL, 2000, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 204);
-    check_body(&reply, "", 0);
+    expect_reply_once(srv->path, 2000, "PUT", "/api/v1/vm.boot", NULL, 204, "", 0);
 
     server_stop(srv);
     g_assert_cmpuint(srv->requests->len, ==, 1);
@@ -618,26 +657,12 @@ test_status_400_is_reply(void)
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 2000);
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) reply2 = REPLY_UNTOUCHED;
 
-    int rc = cv_http_conn_request(conn, "PUT", "/drives/other", DRIVE_JSON, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 400);
-    check_body(&reply, FAULT_JSON, strlen(FAULT_JSON));
-
+    expect_reply(conn, "PUT", "/drives/other", DRIVE_JSON, 400, FAULT_JSON, strlen(FAULT_JSON));
     /* An error status leaves the connection usable. */
-    rc = cv_http_conn_request(conn, "GET", "/", NULL, &reply2, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply2.status, ==, 500);
-    check_body(&reply2, "oops!", 5);
+    expect_reply(conn, "GET", "/", NULL, 500, "oops!", 5);
 
-    server_stop(srv);
-    g_assert_cmpuint(srv->accepts, ==, 1);
-    g_assert_cmpuint(srv->requests->len, ==, 2);
+    server_finish(srv, 1, 2);
 }
 
 static void
@@ -662,25 +687,11 @@ test_chunked(void)
     static const char expected[] = "{\"state\": \"Running\", \"version\": \"1.7.0\"}";
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 2000);
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) reply2 = REPLY_UNTOUCHED;
 
-    int rc = cv_http_conn_request(conn, "GET", "/vm", NULL, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 200);
-    check_body(&reply, expected, strlen(expected));
+    expect_reply(conn, "GET", "/vm", NULL, 200, expected, strlen(expected));
+    expect_reply(conn, "GET", "/vm", NULL, 200, "{}", 2);
 
-    rc = cv_http_conn_request(conn, "GET", "/vm", NULL, &reply2, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply2.status, ==, 200);
-    check_body(&reply2, "{}", 2);
-
-    server_stop(srv);
-    g_assert_cmpuint(srv->accepts, ==, 1);
-    g_assert_cmpuint(srv->requests->len, ==, 2);
+    server_finish(srv, 1, 2);
 }
 
 static void
@@ -698,14 +709,8 @@ test_split_writes(void)
     const char *body = strstr(raw, "\r\n\r\n") + 4;
     g_assert_cmpuint(strlen(body), ==, 27);
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "GET", "/vm.info", NULL, 5000, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 200);
-    check_body(&reply, body, 27);
+    expect_reply_once(srv->path, 5000, "GET", "/vm.info", NULL, 200, body, 27);
 }
 
 static void
@@ -716,14 +721,8 @@ test_nul_bytes(void)
         {.reply = raw, .reply_len = sizeof(raw) - 1},
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "GET", "/bin", NULL, 2000, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 200);
-    check_body(&reply, "ab\0cd\0\0ef", 9);
+    expect_reply_once(srv->path, 2000, "GET", "/bin", NULL, 200, "ab\0cd\0\0ef", 9);
 }
 
 static void
@@ -739,16 +738,8 @@ test_reply_at_limit(void)
         raw[head_len + i] = (char)('A' + (i * 7) % 53);
     const ServerStep steps[] = {{.reply = raw, .reply_len = head_len + body_len}};
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "GET", "/big", NULL, 10000, &reply, &err);
-    g_assert_null(err);
-    g_assert_cmpint(rc, ==, 0);
-    g_assert_cmpint(reply.status, ==, 200);
-    g_assert_cmpuint(reply.body_len, ==, body_len);
-    g_assert_true(memcmp(reply.body, raw + head_len, body_len) == 0);
-    g_assert_cmpint(reply.body[body_len], ==, '\0');
+    expect_reply_once(srv->path, 10000, "GET", "/big", NULL, 200, raw + head_len, body_len);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -764,23 +755,12 @@ test_persistent(void)
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 0);
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) r1 = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) r2 = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) r3 = REPLY_UNTOUCHED;
 
-    g_assert_cmpint(cv_http_conn_request(conn, "GET", "/1", NULL, &r1, &err), ==, 0);
-    g_assert_cmpint(cv_http_conn_request(conn, "PUT", "/2", "{}", &r2, &err), ==, 0);
-    g_assert_cmpint(cv_http_conn_request(conn, "PATCH", "/3", NULL, &r3, &err), ==, 0);
-    g_assert_null(err);
-    check_body(&r1, "one", 3);
-    g_assert_cmpint(r2.status, ==, 204);
-    check_body(&r2, "", 0);
-    check_body(&r3, "three", 5);
+    expect_reply(conn, "GET", "/1", NULL, 200, "one", 3);
+    expect_reply(conn, "PUT", "/2", "{}", 204, "", 0);
+    expect_reply(conn, "PATCH", "/3", NULL, 200, "three", 5);
 
-    server_stop(srv);
-    g_assert_cmpuint(srv->accepts, ==, 1);
-    g_assert_cmpuint(srv->requests->len, ==, 3);
+    server_finish(srv, 1, 3);
     check_request(server_request(srv, 0), "GET", "/1");
     check_request(server_request(srv, 1), "PUT", "/2");
     check_request_json(server_request(srv, 1), "{}");
@@ -812,8 +792,8 @@ test_nothing_connected_before_use(void)
 
     g_autoptr(CvError) err = NULL;
     g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
-    g_assert_cmpint(cv_http_conn_request(conn, "GET", "/", NULL, &reply, &err), ==, 0);
-    check_body(&reply, "ok", 2);
+    int rc = cv_http_conn_request(conn, "GET", "/", NULL, &reply, &err);
+    check_reply(rc, err, &reply, 200, "ok", 2);
     cv_http_reply_clear(&reply);
     g_assert_null(reply.body);
     g_assert_cmpuint(reply.body_len, ==, 0);
@@ -832,20 +812,11 @@ test_connection_close_header(void)
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 3000);
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) r1 = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) r2 = REPLY_UNTOUCHED;
 
-    g_assert_cmpint(cv_http_conn_request(conn, "GET", "/a", NULL, &r1, &err), ==, 0);
-    g_assert_null(err);
-    check_body(&r1, "first", 5);
-    g_assert_cmpint(cv_http_conn_request(conn, "GET", "/b", NULL, &r2, &err), ==, 0);
-    g_assert_null(err);
-    check_body(&r2, "second", 6);
+    expect_reply(conn, "GET", "/a", NULL, 200, "first", 5);
+    expect_reply(conn, "GET", "/b", NULL, 200, "second", 6);
 
-    server_stop(srv);
-    g_assert_cmpuint(srv->accepts, ==, 2);
-    g_assert_cmpuint(srv->requests->len, ==, 2);
+    server_finish(srv, 2, 2);
     g_assert_cmpuint(server_request(srv, 0)->conn, ==, 1);
     g_assert_cmpuint(server_request(srv, 1)->conn, ==, 2);
 }
@@ -861,21 +832,12 @@ test_silent_close(void)
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 3000);
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) r1 = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) r2 = REPLY_UNTOUCHED;
 
-    g_assert_cmpint(cv_http_conn_request(conn, "GET", "/a", NULL, &r1, &err), ==, 0);
-    g_assert_null(err);
-    check_body(&r1, "first", 5);
+    expect_reply(conn, "GET", "/a", NULL, 200, "first", 5);
     server_wait_closes(srv, 1);
-    g_assert_cmpint(cv_http_conn_request(conn, "PUT", "/b", "{\"x\": 1}", &r2, &err), ==, 0);
-    g_assert_null(err);
-    check_body(&r2, "second", 6);
+    expect_reply(conn, "PUT", "/b", "{\"x\": 1}", 200, "second", 6);
 
-    server_stop(srv);
-    g_assert_cmpuint(srv->accepts, ==, 2);
-    g_assert_cmpuint(srv->requests->len, ==, 2);
+    server_finish(srv, 2, 2);
     g_assert_cmpuint(server_request(srv, 1)->conn, ==, 2);
     check_request_json(server_request(srv, 1), "{\"x\": 1}");
 }
@@ -892,16 +854,12 @@ test_close_without_reply(void)
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 3000);
     g_autoptr(CvError) err = NULL;
-    g_autoptr(CvError) err2 = NULL;
     g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) reply2 = REPLY_UNTOUCHED;
 
     gint64 start = g_get_monotonic_time();
     int rc = cv_http_conn_request(conn, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}",
                                   &reply, &err);
-    g_assert_cmpint(rc, ==, -1);
-    check_error(err, VIR_ERR_OPERATION_FAILED);
-    check_reply_untouched(&reply);
+    check_failure(rc, err, VIR_ERR_OPERATION_FAILED, &reply);
     g_assert_cmpint(elapsed_ms(start), <, 2000); /* the drop is noticed, not timed out */
 
     g_mutex_lock(&srv->lock);
@@ -909,16 +867,11 @@ test_close_without_reply(void)
     g_mutex_unlock(&srv->lock);
     g_assert_cmpuint(seen, ==, 1);
 
-    rc = cv_http_conn_request(conn, "GET", "/next", NULL, &reply2, &err2);
-    g_assert_null(err2);
-    g_assert_cmpint(rc, ==, 0);
-    check_body(&reply2, "later", 5);
+    expect_reply(conn, "GET", "/next", NULL, 200, "later", 5);
 
-    server_stop(srv);
-    g_assert_cmpuint(srv->requests->len, ==, 2);
+    server_finish(srv, 2, 2);
     g_assert_cmpstr(server_request(srv, 0)->path, ==, "/actions");
     g_assert_cmpstr(server_request(srv, 1)->path, ==, "/next");
-    g_assert_cmpuint(srv->accepts, ==, 2);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -943,12 +896,10 @@ test_no_socket(void)
             g_autoptr(CvHttpConn) conn = cv_http_conn_new(path, 0);
             rc = cv_http_conn_request(conn, "GET", "/", NULL, &reply, &err);
         }
-        g_assert_cmpint(rc, ==, -1);
-        check_error(err, VIR_ERR_SYSTEM_ERROR);
+        check_failure(rc, err, VIR_ERR_SYSTEM_ERROR, &reply);
         g_assert_cmpint(err->sys_errno, ==, ENOENT);
         g_assert_nonnull(strstr(err->message, expected));
         g_assert_nonnull(strstr(err->message, "No such file or directory"));
-        check_reply_untouched(&reply);
     }
     g_assert_cmpint(rmdir(dir), ==, 0);
 }
@@ -967,9 +918,7 @@ test_timeout(void)
     gint64 start = g_get_monotonic_time();
     int rc = cv_http_request(srv->path, "GET", "/vm.info", NULL, 200, &reply, &err);
     gint64 ms = elapsed_ms(start);
-    g_assert_cmpint(rc, ==, -1);
-    check_error(err, VIR_ERR_OPERATION_TIMEOUT);
-    check_reply_untouched(&reply);
+    check_failure(rc, err, VIR_ERR_OPERATION_TIMEOUT, &reply);
     g_assert_cmpint(ms, >=, 150);
     g_assert_cmpint(ms, <, 2000);
 
@@ -997,9 +946,7 @@ test_timeout_whole_request(void)
     gint64 start = g_get_monotonic_time();
     int rc = cv_http_conn_request(conn, "GET", "/slow", NULL, &reply, &err);
     gint64 ms = elapsed_ms(start);
-    g_assert_cmpint(rc, ==, -1);
-    check_error(err, VIR_ERR_OPERATION_TIMEOUT);
-    check_reply_untouched(&reply);
+    check_failure(rc, err, VIR_ERR_OPERATION_TIMEOUT, &reply);
     g_assert_cmpint(ms, <, 2000);
 }
 
@@ -1011,13 +958,8 @@ test_reply_too_large(void)
                                            CV_HTTP_MAX_REPLY + 1);
     const ServerStep steps[] = {{.reply = raw, .after = AFTER_HANG}};
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "GET", "/huge", NULL, 3000, &reply, &err);
-    g_assert_cmpint(rc, ==, -1);
-    check_error(err, VIR_ERR_OPERATION_FAILED);
-    check_reply_untouched(&reply);
+    expect_failure_once(srv->path, 3000, "/huge", VIR_ERR_OPERATION_FAILED);
 }
 
 static void
@@ -1038,13 +980,8 @@ test_chunked_too_large(void)
     g_autofree char *raw = g_string_free(s, FALSE);
     const ServerStep steps[] = {{.reply = raw, .reply_len = raw_len, .after = AFTER_HANG}};
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "GET", "/huge", NULL, 10000, &reply, &err);
-    g_assert_cmpint(rc, ==, -1);
-    check_error(err, VIR_ERR_OPERATION_FAILED);
-    check_reply_untouched(&reply);
+    expect_failure_once(srv->path, 10000, "/huge", VIR_ERR_OPERATION_FAILED);
 }
 
 static void
@@ -1054,13 +991,8 @@ test_garbage_reply(void)
         {.reply = "hello\r\n\r\n", .after = AFTER_HANG},
     };
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
-    g_autoptr(CvError) err = NULL;
-    g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
 
-    int rc = cv_http_request(srv->path, "GET", "/", NULL, 3000, &reply, &err);
-    g_assert_cmpint(rc, ==, -1);
-    check_error(err, VIR_ERR_OPERATION_FAILED);
-    check_reply_untouched(&reply);
+    expect_failure_once(srv->path, 3000, "/", VIR_ERR_OPERATION_FAILED);
 }
 
 static void
@@ -1074,23 +1006,16 @@ test_error_then_reconnect(void)
     g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 3000);
     g_autoptr(CvError) err = NULL;
-    g_autoptr(CvError) err2 = NULL;
     g_auto(CvHttpReply) reply = REPLY_UNTOUCHED;
-    g_auto(CvHttpReply) reply2 = REPLY_UNTOUCHED;
 
-    g_assert_cmpint(cv_http_conn_request(conn, "GET", "/bad", NULL, &reply, &err), ==, -1);
-    check_error(err, VIR_ERR_OPERATION_FAILED);
-    check_reply_untouched(&reply);
+    int rc = cv_http_conn_request(conn, "GET", "/bad", NULL, &reply, &err);
+    check_failure(rc, err, VIR_ERR_OPERATION_FAILED, &reply);
     /* The client closed its end: the server's hang ends. */
     server_wait_closes(srv, 1);
 
-    g_assert_cmpint(cv_http_conn_request(conn, "GET", "/good", NULL, &reply2, &err2), ==, 0);
-    g_assert_null(err2);
-    check_body(&reply2, "ok", 2);
+    expect_reply(conn, "GET", "/good", NULL, 200, "ok", 2);
 
-    server_stop(srv);
-    g_assert_cmpuint(srv->accepts, ==, 2);
-    g_assert_cmpuint(srv->requests->len, ==, 2);
+    server_finish(srv, 2, 2);
 }
 
 int
