@@ -33,8 +33,8 @@
 #define CV_PROCESS_TAIL_BYTES 4096
 
 /*
- * What runs between the spawn and exec (the intermediate child, the waiter, the child that
- * execs) runs on a stack that is not a thread's own and never returns: AddressSanitizer would
+ * What runs between the spawn and exec (the intermediate child, the child that execs) runs
+ * on a stack that is not a thread's own and never returns: AddressSanitizer would
  * poison redzones there that nothing unpoisons, and misread the stack's bounds. Left
  * uninstrumented, like libc's own posix_spawn.
  */

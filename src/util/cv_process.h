@@ -92,11 +92,11 @@ int cv_process_open_log(const char *path, CvError **err);
 void cv_process_set_exit_error(CvError **err, const char *what, const char *log_path);
 
 /**
- * cv_process_set_exit_file: from now on, cv_process_spawn on the calling thread (only) keeps
- * a tiny waiter process between the intermediate child and the spawned process: it holds no
- * fd of the caller, ignores terminal signals, and when the spawned process ends writes its
- * raw wait status (decimal, see waitpid) atomically to path. NULL turns it off. The path is
- * copied.
+ * cv_process_set_exit_file: from now on, cv_process_spawn on the calling thread (only) runs
+ * the spawned process as the child of a waiter (the cocoon-vmm-waiter program, found by
+ * cv_paths_helper_find; $COCOON_VMM_WAITER overrides): it holds no fd of the caller, ignores
+ * terminal signals, and when the spawned process ends writes its raw wait status (decimal,
+ * see waitpid) atomically to path. NULL turns it off. The path is copied.
  */
 void cv_process_set_exit_file(const char *path);
 

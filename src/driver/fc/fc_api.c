@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-
 /* Firecracker's error body is {"fault_message": "…"}; anything else is quoted as it came. */
 static void
 fc_api_error_from_reply(const char *method, const char *path, const CvHttpReply *reply,
