@@ -49,4 +49,5 @@ backend_vm_clear(BackendVm *vm)
     g_clear_pointer(&vm->console_path, g_free);
     vm->pid = 0;
     vm->start_time = 0;
+    vm->waiter_pid = 0;
 }

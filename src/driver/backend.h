@@ -35,6 +35,7 @@ typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
     const char *log_path;     /* the VMM's log file (pre-created by the backend) */
     int console_fd;           /* FC: the PTY end given to the VMM as stdin/stdout; -1: none */
+    const char *exit_path;    /* where the VMM's waiter records how it ended */
     BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
 } BackendLaunchCtx;
 
@@ -47,6 +48,8 @@ typedef struct {
     unsigned long long start_time; /* field 22 of /proc/PID/stat: clock ticks since boot */
     char *api_socket;
     char *console_path;            /* the PTY the guest console is on (CH: from vm.info) */
+    int waiter_pid;                /* the VMM's parent, writing ctx->exit_path; set by launch
+                                      as soon as it runs, even when the launch then fails */
 } BackendVm;
 
 void backend_vm_clear(BackendVm *vm);

@@ -169,6 +169,7 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
         .binary = p->binary,
         .log_path = log,
         .console_fd = p->pty_slave,
+        .exit_path = exit_file,
         .lower =
             {
                 .run_dir = p->live,
@@ -178,10 +179,8 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
             },
     };
     BackendVm vm = {0};
-    cv_process_set_exit_file(exit_file);
     int rc = backend->launch(def, &ctx, paused, &vm, err);
-    st->waiter_pid = cv_process_last_waiter();
-    cv_process_set_exit_file(NULL);
+    st->waiter_pid = vm.waiter_pid;
     if (p->pty_slave >= 0) {
         close(p->pty_slave);
         p->pty_slave = -1;

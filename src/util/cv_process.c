@@ -33,10 +33,10 @@
 #define CV_PROCESS_TAIL_BYTES 4096
 
 /*
- * What runs between the spawn and exec (the intermediate child, the child that execs) runs
- * on a stack that is not a thread's own and never returns: AddressSanitizer would
- * poison redzones there that nothing unpoisons, and misread the stack's bounds. Left
- * uninstrumented, like libc's own posix_spawn.
+ * What runs between the spawn and exec (the intermediate child, the waiter-to-be, the child
+ * that execs the program) runs on a stack that is not a thread's own and never returns:
+ * AddressSanitizer would poison redzones there that nothing unpoisons, and misread the
+ * stack's bounds. Left uninstrumented, like libc's own posix_spawn.
  */
 #define CV_PROCESS_CHILD_CODE __attribute__((no_sanitize_address))
 
@@ -109,26 +109,46 @@ cv_process_clone_vfork(int (*fn)(void *), void *arg)
     return ret;
 }
 
-/* What a spawn's children need to know: all in the caller's memory, read-only to them. */
+/* Room for a pid in decimal, with its NUL. */
+#define CV_PROCESS_PID_ARG_MAX 16
+
+/* What a spawn's children need to know: all in the caller's memory, read-only to them but for
+ * the waiter's pid argument, which the child that becomes the waiter fills in. */
 typedef struct {
-    const char *const *argv; /* what the last child execs: the VMM, or the waiter */
-    int fds[5];              /* its fds 0..nfds-1 */
-    int nfds;
-    int pid_fd, errno_fd; /* write ends: the report, exec's errno */
-    int pid_rd, errno_rd; /* the read ends, the caller's */
-    bool waiter;          /* argv is the waiter, which reports itself */
+    const char *const *argv; /* the program */
+    int fds[3];              /* its fds 0..2 */
+    int pid_fd, errno_fd;    /* write ends: the report, exec's errors */
+    int pid_rd, errno_rd;    /* the read ends, the caller's */
+    char *const *waiter_argv; /* NULL, or {waiter, EXIT_FILE, PID, NULL} */
+    char *waiter_pid_arg;     /* the PID slot of waiter_argv, CV_PROCESS_PID_ARG_MAX bytes */
 } CvSpawnArgs;
 
-/* What the spawn pipe carries back: the VMM's pid (or -errno) and its waiter's (0: none). The
- * waiter program (tools/waiter) writes the same layout. */
+/* What the report pipe carries back: the program's pid (or -errno) and its waiter's (0:
+ * none). */
 typedef struct {
-    pid_t vmm;
+    pid_t pid;
     pid_t waiter;
 } CvSpawnReport;
 
+/* What the errno pipe carries when an exec failed: its errno, and whether it was the waiter's
+ * (the program is then killed) rather than the program's. Nothing when both execs worked. */
+typedef struct {
+    int errnum;
+    int waiter;
+} CvSpawnExecError;
+
+/* Report that an exec failed, and exit. */
+CV_PROCESS_CHILD_CODE static void
+cv_process_exec_failed(const CvSpawnArgs *a, int errnum, bool waiter)
+{
+    CvSpawnExecError e = {.errnum = errnum, .waiter = waiter};
+    cv_process_write_all(a->errno_fd, &e, sizeof(e));
+    _exit(127);
+}
+
 /*
- * The child that execs: only async-signal-safe calls (the caller may be threaded). Reports
- * exec's errno on errno_fd, which exec closes on success.
+ * The child that execs the program: only async-signal-safe calls (the caller may be
+ * threaded). exec closes the report and errno pipes, both close-on-exec.
  */
 CV_PROCESS_CHILD_CODE static int
 cv_process_exec_main(void *opaque)
@@ -136,45 +156,81 @@ cv_process_exec_main(void *opaque)
     const CvSpawnArgs *a = opaque;
     int moved[G_N_ELEMENTS(a->fds)];
 
-    /* the report pipe is close-on-exec: the VMM never sees it (the waiter gets it as fd 3) */
     if (setsid() < 0)
         goto fail;
-    /* Lift the wanted fds above the range first so that dup2 onto 0.. cannot clobber one of
+    /* Lift the wanted fds above 0..2 first so that dup2 onto them cannot clobber one of
      * them; dup2 then clears close-on-exec on the copies. */
-    for (int i = 0; i < a->nfds; i++) {
-        moved[i] = fcntl(a->fds[i], F_DUPFD_CLOEXEC, a->nfds);
+    for (int i = 0; i < 3; i++) {
+        moved[i] = fcntl(a->fds[i], F_DUPFD_CLOEXEC, 3);
         if (moved[i] < 0)
             goto fail;
     }
-    for (int i = 0; i < a->nfds; i++) {
+    for (int i = 0; i < 3; i++) {
         if (dup2(moved[i], i) < 0)
             goto fail;
     }
     /* Whatever the caller leaked without O_CLOEXEC must not reach the program. */
-    if (close_range((unsigned int)a->nfds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        for (int fd = a->nfds; fd < 4096; fd++) {
-            if (fd != a->errno_fd)
-                fcntl(fd, F_SETFD, FD_CLOEXEC);
-        }
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (int fd = 3; fd < 4096; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
     execv(a->argv[0], (char *const *)a->argv);
-
-fail:;
-    int e = errno;
-    cv_process_write_all(a->errno_fd, &e, sizeof(e));
-    _exit(127);
+fail:
+    cv_process_exec_failed(a, errno, false);
+    return 127;
 }
 
-/* Exit-status recording (cv_process_set_exit_file): per thread, so that concurrent launches
- * of different domains in a threaded daemon do not see each other's setting. */
-static __thread char *cv_process_exit_path;
-static __thread pid_t cv_process_waiter_pid;
+/* pid in decimal into buf (CV_PROCESS_PID_ARG_MAX bytes); async-signal-safe. */
+CV_PROCESS_CHILD_CODE static void
+cv_process_format_pid(char *buf, pid_t pid)
+{
+    char digits[CV_PROCESS_PID_ARG_MAX];
+    size_t n = 0;
+    unsigned long v = (unsigned long)pid;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < sizeof(digits) - 1);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = digits[n - 1 - i];
+    buf[n] = '\0';
+}
+
+/*
+ * The child that becomes the program's waiter: it starts the program as its own child, so the
+ * program runs before anything else happens, has both pids reported, and then execs the
+ * waiter program, which stays the program's parent: exec keeps pid and children. It holds no
+ * fd of the caller's by then, but the errno pipe (close-on-exec) for a failed exec.
+ */
+CV_PROCESS_CHILD_CODE static int
+cv_process_waiter_main(void *opaque)
+{
+    CvSpawnArgs *a = opaque;
+    CvSpawnReport report = {.waiter = getpid()};
+
+    /* its own session: a Ctrl-C on the caller's terminal must not reach it */
+    setsid();
+    report.pid = cv_process_clone_vfork(cv_process_exec_main, a);
+    cv_process_write_all(a->pid_fd, &report, sizeof(report));
+    if (report.pid < 0)
+        _exit(0);
+    cv_process_format_pid(a->waiter_pid_arg, report.pid);
+    if (a->errno_fd > 0)
+        close_range(0, (unsigned int)a->errno_fd - 1, 0);
+    close_range((unsigned int)a->errno_fd + 1, ~0U, 0);
+    execv(a->waiter_argv[0], a->waiter_argv);
+    int errnum = errno;
+    kill(report.pid, SIGKILL);
+    cv_process_exec_failed(a, errnum, true);
+    return 127;
+}
 
 /*
  * The intermediate child: it shares the caller's memory while the calling thread is
  * suspended, so it touches nothing but its own stack and the kernel. It resets signals, starts
- * the program (the VMM, or the waiter that starts the VMM), has the pid (or -errno) reported
- * and exits, so that neither is the caller's child.
+ * the program (or the waiter-to-be that starts it), and exits, so that neither is the
+ * caller's child.
  */
 CV_PROCESS_CHILD_CODE static int
 cv_process_mid_main(void *opaque)
@@ -192,25 +248,12 @@ cv_process_mid_main(void *opaque)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    CvSpawnReport report = {.vmm = cv_process_clone_vfork(cv_process_exec_main, a)};
-    /* a waiter that runs reports itself, with the VMM's pid */
-    if (!a->waiter || report.vmm < 0)
+    CvSpawnReport report = {.pid = cv_process_clone_vfork(
+                                a->waiter_argv ? cv_process_waiter_main : cv_process_exec_main, a)};
+    /* a waiter-to-be that runs reports itself, with the program's pid */
+    if (!a->waiter_argv || report.pid < 0)
         cv_process_write_all(a->pid_fd, &report, sizeof(report));
     _exit(0);
-}
-
-void
-cv_process_set_exit_file(const char *path)
-{
-    g_free(cv_process_exit_path);
-    cv_process_exit_path = g_strdup(path);
-    cv_process_waiter_pid = 0;
-}
-
-pid_t
-cv_process_last_waiter(void)
-{
-    return cv_process_waiter_pid;
 }
 
 int
@@ -245,43 +288,25 @@ cv_process_spawn_mid(CvSpawnArgs *args)
     return mid;
 }
 
-/* The command line of the waiter that runs argv and records its end in exit_path. */
-static GPtrArray *
-cv_process_waiter_argv(const char *const *argv, const char *exit_path, CvError **err)
-{
-    char *waiter = cv_paths_helper_find(CV_PROCESS_WAITER, "VMM waiter", "COCOON_VMM_WAITER",
-                                        "tools/waiter", err);
-    if (!waiter)
-        return NULL;
-    GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_add(v, waiter);
-    g_ptr_array_add(v, g_strdup(exit_path));
-    for (size_t i = 0; argv[i]; i++)
-        g_ptr_array_add(v, g_strdup(argv[i]));
-    g_ptr_array_add(v, NULL);
-    return v;
-}
-
 int
-cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
-                 pid_t *ret_pid, CvError **err)
+cv_process_spawn_waited(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                        const char *exit_file, pid_t *ret_pid, pid_t *ret_waiter, CvError **err)
 {
     int devnull = -1;
     int pid_pipe[2] = {-1, -1};
     int errno_pipe[2] = {-1, -1};
     CvSpawnReport report = {0};
-    pid_t vmm = 0;
-    int exec_errno = 0;
-    g_autoptr(GPtrArray) waiter_argv = NULL;
+    CvSpawnExecError exec_error = {0};
+    g_autofree char *waiter = NULL;
+    char waiter_pid_arg[CV_PROCESS_PID_ARG_MAX] = "";
     int ret = -1;
 
     g_return_val_if_fail(argv && argv[0], -1);
 
-    /* With an exit file, the waiter is what runs first, and it runs the VMM. */
-    if (cv_process_exit_path &&
-        !(waiter_argv = cv_process_waiter_argv(argv, cv_process_exit_path, err)))
+    if (exit_file && !(waiter = cv_paths_helper_find(CV_PROCESS_WAITER, "VMM waiter",
+                                                     "COCOON_VMM_WAITER", "tools/waiter", err)))
         return -1;
-    const char *const *run = waiter_argv ? (const char *const *)waiter_argv->pdata : argv;
+    char *const waiter_argv[] = {waiter, (char *)exit_file, waiter_pid_arg, NULL};
 
     if (stdin_fd < 0 || stdout_fd < 0 || stderr_fd < 0) {
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -296,15 +321,15 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
     }
 
     CvSpawnArgs args = {
-        .argv = run,
+        .argv = argv,
         .fds = {stdin_fd < 0 ? devnull : stdin_fd, stdout_fd < 0 ? devnull : stdout_fd,
-                stderr_fd < 0 ? devnull : stderr_fd, pid_pipe[1], errno_pipe[1]},
-        .nfds = waiter_argv ? 5 : 3, /* the waiter gets the pipes as fds 3 and 4 */
+                stderr_fd < 0 ? devnull : stderr_fd},
         .pid_fd = pid_pipe[1],
         .errno_fd = errno_pipe[1],
         .pid_rd = pid_pipe[0],
         .errno_rd = errno_pipe[0],
-        .waiter = waiter_argv != NULL,
+        .waiter_argv = waiter ? waiter_argv : NULL,
+        .waiter_pid_arg = waiter_pid_arg,
     };
     pid_t mid = cv_process_spawn_mid(&args);
     if (mid < 0) {
@@ -318,28 +343,24 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
     ssize_t n = cv_process_read_all(pid_pipe[0], &report, sizeof(report));
     while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
         ;
-    vmm = report.vmm;
-    if (n != (ssize_t)sizeof(report) || vmm <= 0) {
-        /* no report at all: the waiter itself could not be executed */
-        if (n == 0 && cv_process_read_all(errno_pipe[0], &exec_errno, sizeof(exec_errno)) ==
-                          (ssize_t)sizeof(exec_errno))
-            cv_error_set_errno(err, VIR_FROM_NONE, exec_errno, "cannot execute binary '%s'",
-                               run[0]);
-        else
-            cv_error_set_errno(err, VIR_FROM_NONE, n == (ssize_t)sizeof(report) ? -vmm : EIO,
-                               "cannot fork child process for '%s'", argv[0]);
+    if (n != (ssize_t)sizeof(report) || report.pid <= 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, n == (ssize_t)sizeof(report) ? -report.pid : EIO,
+                           "cannot fork child process for '%s'", argv[0]);
         goto cleanup;
     }
-    /* EOF without data: exec succeeded and closed the pipe. */
-    n = cv_process_read_all(errno_pipe[0], &exec_errno, sizeof(exec_errno));
-    if (n == (ssize_t)sizeof(exec_errno)) {
-        cv_process_reap(vmm);
-        cv_error_set_errno(err, VIR_FROM_NONE, exec_errno, "cannot execute binary '%s'", argv[0]);
+    /* even when the program then turns out not to run: the waiter records that, and whoever
+     * cleans up after the failure must let it finish */
+    if (ret_waiter)
+        *ret_waiter = report.waiter;
+    /* EOF without data: every exec succeeded and closed its copy of the pipe. A program that
+     * could not be executed has exited (its waiter, if any, records that and exits too). */
+    n = cv_process_read_all(errno_pipe[0], &exec_error, sizeof(exec_error));
+    if (n == (ssize_t)sizeof(exec_error)) {
+        cv_error_set_errno(err, VIR_FROM_NONE, exec_error.errnum, "cannot execute binary '%s'",
+                           exec_error.waiter ? waiter : argv[0]);
         goto cleanup;
     }
-    if (waiter_argv)
-        cv_process_waiter_pid = report.waiter;
-    *ret_pid = vmm;
+    *ret_pid = report.pid;
     ret = 0;
 
 cleanup:
@@ -349,6 +370,14 @@ cleanup:
     }
     cv_process_close(&devnull);
     return ret;
+}
+
+int
+cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                 pid_t *ret_pid, CvError **err)
+{
+    return cv_process_spawn_waited(argv, stdin_fd, stdout_fd, stderr_fd, NULL, ret_pid, NULL,
+                                   err);
 }
 
 /* The state letter and start time of pid from /proc/PID/stat; -1 when absent. */

@@ -9,9 +9,9 @@
 /*
  * Process plumbing for VMMs: spawn detached, identify a pid beyond reuse (pid + start time),
  * wait for its API socket, stop it. A VMM is spawned through an intermediate child that exits
- * at once, so the VMM belongs to init, outlives the caller and never becomes a zombie of a
- * long-lived caller; functions that wait also reap the pid when it happens to be the caller's
- * own child.
+ * at once, so the VMM (and its waiter, when it has one) is not the caller's child: it outlives
+ * the caller and never becomes a zombie of a long-lived caller; functions that wait also reap
+ * the pid when it happens to be the caller's own child.
  */
 
 /* Default limit for a VMM to bring up its API socket (COCOON_START_TIMEOUT_MS overrides). */
@@ -26,6 +26,19 @@
  */
 int cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
                      pid_t *ret_pid, CvError **err);
+
+/**
+ * cv_process_spawn_waited: cv_process_spawn, with the program run as the child of a waiter
+ * (the cocoon-vmm-waiter program, found by cv_paths_helper_find; $COCOON_VMM_WAITER
+ * overrides): it holds no fd of the caller, ignores terminal signals, and when the program
+ * ends writes its raw wait status (decimal, see waitpid) atomically to exit_file, then exits.
+ * The program is started first, the waiter is exec'ed after it. exit_file NULL:
+ * cv_process_spawn. *ret_waiter (may be NULL) is the waiter's pid, set as soon as it runs:
+ * also when the program then cannot be executed, as the waiter still records that.
+ */
+int cv_process_spawn_waited(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                            const char *exit_file, pid_t *ret_pid, pid_t *ret_waiter,
+                            CvError **err);
 
 /**
  * cv_process_start_time: field 22 of /proc/PID/stat (clock ticks after boot).
@@ -91,20 +104,6 @@ int cv_process_open_log(const char *path, CvError **err);
  */
 void cv_process_set_exit_error(CvError **err, const char *what, const char *log_path);
 
-/**
- * cv_process_set_exit_file: from now on, cv_process_spawn on the calling thread (only) runs
- * the spawned process as the child of a waiter (the cocoon-vmm-waiter program, found by
- * cv_paths_helper_find; $COCOON_VMM_WAITER overrides): it holds no fd of the caller, ignores
- * terminal signals, and when the spawned process ends writes its raw wait status (decimal,
- * see waitpid) atomically to path. NULL turns it off. The path is copied.
- */
-void cv_process_set_exit_file(const char *path);
-
-/**
- * cv_process_last_waiter: the pid of the waiter of the last successful spawn on the calling
- * thread since cv_process_set_exit_file, or 0. The waiter exits right after writing the file.
- */
-pid_t cv_process_last_waiter(void);
 
 /**
  * cv_process_exit_status_read: the wait status a waiter wrote to path. Returns 0 with

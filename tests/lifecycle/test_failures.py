@@ -65,6 +65,17 @@ def failures(r):
                  ["exited while starting", "cannot open /dev/kvm: no such device"],
                  env={"COCOON_FIRECRACKER": fake(
                      r, "dying-fc", "echo 'cannot open /dev/kvm: no such device' >&2; exit 1")})
+    # executable by its mode, but no program: exec says ENOEXEC
+    not_program = fake(r, "not-a-program", "")
+    with open(not_program, "w") as f:
+        f.write("neither ELF nor script\n")
+    failed_start(r, "noexec", "a VMM binary that cannot be executed",
+                 ["cannot execute binary", not_program, "Exec format error"],
+                 env={"COCOON_FIRECRACKER": not_program})
+    # the waiter is exec'ed once the VMM runs: the VMM must go too
+    failed_start(r, "nowaiter", "a VMM waiter that cannot be executed",
+                 ["cannot execute binary", not_program, "Exec format error"],
+                 env={"COCOON_VMM_WAITER": not_program})
     # the base image of a transient disk stays as it was when the start fails after its overlay
     base = r.disk("keep.img", data=b"KEEP")
     failed_start(r, "overlayfail", "a failure after the overlay was made",

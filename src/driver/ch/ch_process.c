@@ -178,7 +178,8 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     int log_fd = cv_process_open_log(ctx->log_path, err);
     if (log_fd < 0)
         return -1;
-    int rc = cv_process_spawn((const char *const *)argv, -1, -1, log_fd, &pid, err);
+    int rc = cv_process_spawn_waited((const char *const *)argv, -1, -1, log_fd, ctx->exit_path,
+                                     &pid, &ret_vm->waiter_pid, err);
     close(log_fd);
     if (rc < 0)
         return -1;

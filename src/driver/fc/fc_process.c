@@ -92,7 +92,8 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
 
     const char *argv[] = {ctx->binary,  "--api-sock",  sock,      "--id", id,
                           "--log-path", ctx->log_path, "--level", "Info", NULL};
-    int rc = cv_process_spawn(argv, ctx->console_fd, ctx->console_fd, log_fd, &pid, err);
+    int rc = cv_process_spawn_waited(argv, ctx->console_fd, ctx->console_fd, log_fd,
+                                     ctx->exit_path, &pid, &ret_vm->waiter_pid, err);
     close(log_fd);
     if (rc < 0)
         return -1;
