@@ -389,10 +389,11 @@ cv_http_read_to_eof(CvHttpExchange *x, GString *body, CvError **err)
     }
 }
 
-/* Read one reply into ret_reply; *ret_close tells whether the connection is done with. */
+/* Read one reply into ret_reply; *ret_close tells whether the connection is done with.
+ * more_expected: further replies (to pipelined requests) may follow this one's bytes. */
 static int
-cv_http_read_reply(CvHttpExchange *x, const char *method, CvHttpReply *ret_reply, bool *ret_close,
-                   CvError **err)
+cv_http_read_reply(CvHttpExchange *x, const char *method, bool more_expected,
+                   CvHttpReply *ret_reply, bool *ret_close, CvError **err)
 {
     CvHttpHead head;
     /* interim 1xx replies come before the real one */
@@ -423,8 +424,8 @@ cv_http_read_reply(CvHttpExchange *x, const char *method, CvHttpReply *ret_reply
         if (cv_http_read_to_eof(x, body, err) < 0)
             return -1;
     }
-    /* bytes beyond the reply were never asked for: do not reuse such a connection */
-    *ret_close = head.close || to_eof || x->pos != x->in->len;
+    /* bytes beyond the last reply were never asked for: do not reuse such a connection */
+    *ret_close = head.close || to_eof || (!more_expected && x->pos != x->in->len);
     ret_reply->status = head.status;
     ret_reply->body_len = body->len;
     ret_reply->body = g_string_free(g_steal_pointer(&body), FALSE);
@@ -450,8 +451,7 @@ cv_http_format_request(const char *method, const char *path,
 }
 
 int
-cv_http_conn_request(CvHttpConn *conn, const char *method, const char *path, const char *body,
-                     CvHttpReply *ret_reply, CvError **err)
+cv_http_conn_pipeline(CvHttpConn *conn, CvHttpCall *calls, size_t n, CvError **err)
 {
     g_autoptr(GString) in = g_string_sized_new(CV_HTTP_READ_SIZE);
     CvHttpExchange x = {
@@ -459,20 +459,48 @@ cv_http_conn_request(CvHttpConn *conn, const char *method, const char *path, con
         .deadline = g_get_monotonic_time() + (gint64)conn->timeout_ms * 1000,
         .in = in,
     };
-    g_autofree char *req = cv_http_format_request(method, path, body);
+    g_autoptr(GString) reqs = g_string_new(NULL);
     bool close_after = true;
 
+    for (size_t i = 0; i < n; i++) {
+        g_autofree char *req = cv_http_format_request(calls[i].method, calls[i].path,
+                                                      calls[i].body);
+        g_string_append(reqs, req);
+    }
     if (conn->fd >= 0 && cv_http_conn_stale(conn))
         cv_http_conn_close(conn);
     if (conn->fd < 0 && cv_http_connect(&x, err) < 0)
         return -1;
-    if (cv_http_send_all(&x, req, strlen(req), err) < 0 ||
-        cv_http_read_reply(&x, method, ret_reply, &close_after, err) < 0) {
-        cv_http_conn_close(conn);
-        return -1;
+    if (cv_http_send_all(&x, reqs->str, reqs->len, err) < 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n;
+        if (cv_http_read_reply(&x, calls[i].method, !last, &calls[i].reply, &close_after, err) < 0)
+            goto fail;
+        if (close_after && !last) {
+            cv_http_set_failed(&x, "the server closed the connection before replying to every "
+                                   "request", err);
+            goto fail;
+        }
     }
     if (close_after)
         cv_http_conn_close(conn);
+    return 0;
+
+fail:
+    cv_http_conn_close(conn);
+    return -1;
+}
+
+int
+cv_http_conn_request(CvHttpConn *conn, const char *method, const char *path, const char *body,
+                     CvHttpReply *ret_reply, CvError **err)
+{
+    CvHttpCall call = {.method = method, .path = path, .body = body};
+
+    if (cv_http_conn_pipeline(conn, &call, 1, err) < 0)
+        return -1;
+    *ret_reply = call.reply;
     return 0;
 }
 

@@ -55,6 +55,25 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CvHttpConn, cv_http_conn_free)
 int cv_http_conn_request(CvHttpConn *conn, const char *method, const char *path, const char *body,
                          CvHttpReply *ret_reply, CvError **err);
 
+/* One request of a pipelined batch, and (filled in by cv_http_conn_pipeline) its reply. */
+typedef struct {
+    const char *method;
+    const char *path;
+    const char *body; /* may be NULL, as in cv_http_conn_request */
+    CvHttpReply reply;
+} CvHttpCall;
+
+/**
+ * cv_http_conn_pipeline: send the n calls back to back on conn, then read their replies in
+ * order into calls[i].reply (HTTP/1.1 pipelining, which micro_http serves): one round trip for
+ * the lot rather than one each. Only for requests that do not depend on each other's outcome,
+ * as the server acts on every one of them whatever it answered to the others. Returns 0 with
+ * every reply (clear each with cv_http_reply_clear), or -1 with *err as cv_http_conn_request,
+ * also when the server closed the connection before the last reply; replies read until then
+ * are kept. The timeout bounds the whole batch.
+ */
+int cv_http_conn_pipeline(CvHttpConn *conn, CvHttpCall *calls, size_t n, CvError **err);
+
 /**
  * cv_http_request: one request on a connection of its own (cv_http_conn_request's contract),
  * timeout_ms bounding the whole exchange (0: CV_HTTP_TIMEOUT_MS).

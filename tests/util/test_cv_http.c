@@ -36,6 +36,9 @@ typedef struct {
     size_t reply_len;  /* 0: strlen(reply) */
     size_t trickle;    /* the first `trickle` bytes are written one at a time */
     unsigned int trickle_us; /* pause between two trickled bytes */
+    /* reply only once this many further requests are in: a client that waits for each reply
+     * before sending the next request gets nothing */
+    unsigned int await_pipelined;
     ServerAfter after;
 } ServerStep;
 
@@ -211,6 +214,43 @@ server_read_request(Server *srv, int fd, GByteArray *buf, unsigned int conn)
     }
 }
 
+/* How many complete requests buf holds. */
+static unsigned int
+server_buffered_requests(const GByteArray *buf)
+{
+    g_autoptr(GByteArray) rest = g_byte_array_new();
+    unsigned int n = 0;
+    ServerRequest *req = NULL;
+    gssize used;
+
+    g_byte_array_append(rest, buf->data, buf->len);
+    while ((used = server_request_parse(rest, &req)) > 0) {
+        server_request_free(req);
+        g_byte_array_remove_range(rest, 0, used);
+        n++;
+    }
+    return n;
+}
+
+/* Read into buf until it holds n complete requests: true, or false when the client went away
+ * or the server is stopping. */
+static bool
+server_await_requests(Server *srv, int fd, GByteArray *buf, unsigned int n)
+{
+    while (server_buffered_requests(buf) < n) {
+        if (!server_wait_readable(srv, fd))
+            return false;
+        guint8 chunk[65536];
+        ssize_t got = read(fd, chunk, sizeof(chunk));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        g_byte_array_append(buf, chunk, got);
+    }
+    return true;
+}
+
 /* Write len bytes; false when the client went away or the server is stopping. */
 static bool
 server_write(Server *srv, int fd, const char *data, size_t len)
@@ -298,7 +338,8 @@ server_thread(gpointer data)
         /* A request beyond the script is recorded and left unanswered. */
         static const ServerStep drop = {.reply = NULL, .after = AFTER_CLOSE};
         const ServerStep *step = next < srv->n_steps ? &srv->steps[next++] : &drop;
-        if (!server_play(srv, fd, step)) {
+        if (!server_await_requests(srv, fd, buf, step->await_pipelined) ||
+            !server_play(srv, fd, step)) {
             server_close(srv, &fd);
             continue;
         }
@@ -874,6 +915,76 @@ test_close_without_reply(void)
     g_assert_cmpstr(server_request(srv, 1)->path, ==, "/next");
 }
 
+static void
+test_pipeline(void)
+{
+    /* Three requests in one batch: the server answers none before it has them all, and the
+     * replies, a refusal among them, come back in order on the one connection, which stays
+     * open for what follows. */
+    static const ServerStep steps[] = {
+        {.reply = "HTTP/1.1 204 No Content\r\n\r\n", .await_pipelined = 2},
+        {.reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 22\r\n\r\n"
+                  "{\"fault_message\":\"no\"}"},
+        {.reply = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nthree"},
+        {.reply = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter"},
+    };
+    g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
+    g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 3000);
+    g_autoptr(CvError) err = NULL;
+    CvHttpCall calls[] = {
+        {.method = "PUT", .path = "/machine-config", .body = MACHINE_JSON},
+        {.method = "PUT", .path = "/boot-source", .body = "{}"},
+        {.method = "GET", .path = "/"},
+    };
+
+    int rc = cv_http_conn_pipeline(conn, calls, G_N_ELEMENTS(calls), &err);
+    check_reply(rc, err, &calls[0].reply, 204, "", 0);
+    check_reply(rc, err, &calls[1].reply, 400, "{\"fault_message\":\"no\"}", 22);
+    check_reply(rc, err, &calls[2].reply, 200, "three", 5);
+    for (size_t i = 0; i < G_N_ELEMENTS(calls); i++)
+        cv_http_reply_clear(&calls[i].reply);
+    expect_reply(conn, "GET", "/after", NULL, 200, "after", 5);
+
+    server_finish(srv, 1, 4);
+    check_request(server_request(srv, 0), "PUT", "/machine-config");
+    check_request_json(server_request(srv, 0), MACHINE_JSON);
+    check_request(server_request(srv, 1), "PUT", "/boot-source");
+    check_request_json(server_request(srv, 1), "{}");
+    check_request(server_request(srv, 2), "GET", "/");
+    check_request_no_body(server_request(srv, 2));
+    check_request(server_request(srv, 3), "GET", "/after");
+    g_assert_false(srv->bad_request);
+}
+
+static void
+test_pipeline_closed_midway(void)
+{
+    /* The server closes after the first reply: an error for the batch, the first reply kept,
+     * the second left empty, nothing sent twice. */
+    static const ServerStep steps[] = {
+        {.reply = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+         .await_pipelined = 1, .after = AFTER_CLOSE},
+    };
+    g_autoptr(Server) srv = server_start(steps, G_N_ELEMENTS(steps));
+    g_autoptr(CvHttpConn) conn = cv_http_conn_new(srv->path, 3000);
+    g_autoptr(CvError) err = NULL;
+    CvHttpCall calls[] = {
+        {.method = "PUT", .path = "/drives/a", .body = "{}"},
+        {.method = "PUT", .path = "/drives/b", .body = "{}"},
+    };
+
+    int rc = cv_http_conn_pipeline(conn, calls, G_N_ELEMENTS(calls), &err);
+    g_assert_cmpint(rc, ==, -1);
+    check_error(err, VIR_ERR_OPERATION_FAILED);
+    g_assert_cmpint(calls[0].reply.status, ==, 204);
+    g_assert_cmpint(calls[1].reply.status, ==, 0);
+    g_assert_null(calls[1].reply.body);
+    cv_http_reply_clear(&calls[0].reply);
+
+    server_wait_closes(srv, 1);
+    server_finish(srv, 1, 1);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                      */
 
@@ -1036,6 +1147,8 @@ main(int argc, char **argv)
     g_test_add_func("/util/http/connection-close-header", test_connection_close_header);
     g_test_add_func("/util/http/silent-close", test_silent_close);
     g_test_add_func("/util/http/close-without-reply", test_close_without_reply);
+    g_test_add_func("/util/http/pipeline", test_pipeline);
+    g_test_add_func("/util/http/pipeline-closed-midway", test_pipeline_closed_midway);
     g_test_add_func("/util/http/no-socket", test_no_socket);
     g_test_add_func("/util/http/timeout", test_timeout);
     g_test_add_func("/util/http/timeout-whole-request", test_timeout_whole_request);

@@ -26,24 +26,68 @@ fc_api_error_from_reply(const char *method, const char *path, const CvHttpReply 
                      reply->status);
 }
 
+/* A request body as sent: compact JSON, slashes as they are. */
+static const char *
+fc_api_body_text(const json_object *body)
+{
+    if (!body)
+        return NULL;
+    return json_object_to_json_string_ext((json_object *)body,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* 0 for a 2xx reply, else -1 with Firecracker's refusal in *err. */
+static int
+fc_api_check_status(const char *method, const char *path, const CvHttpReply *reply,
+                    CvError **err)
+{
+    if (reply->status >= 200 && reply->status <= 299)
+        return 0;
+    fc_api_error_from_reply(method, path, reply, err);
+    return -1;
+}
+
+int
+fc_api_conn_configure(CvHttpConn *conn, const FcCall *calls, size_t n, CvError **err)
+{
+    g_autofree CvHttpCall *batch = g_new0(CvHttpCall, n);
+    g_autoptr(CvError) transport = NULL;
+    int ret = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        batch[i].method = calls[i].method;
+        batch[i].path = calls[i].path;
+        batch[i].body = fc_api_body_text(calls[i].body);
+    }
+    cv_http_conn_pipeline(conn, batch, n, &transport);
+    /* in the calls' order: a refusal, or the first call left without a reply */
+    for (size_t i = 0; i < n && ret == 0; i++) {
+        if (batch[i].reply.status == 0) {
+            cv_error_prefix(&transport, "%s %s: ", calls[i].method, calls[i].path);
+            if (err)
+                *err = g_steal_pointer(&transport);
+            ret = -1;
+        } else if (fc_api_check_status(calls[i].method, calls[i].path, &batch[i].reply, err) < 0) {
+            ret = -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        cv_http_reply_clear(&batch[i].reply);
+    return ret;
+}
+
 int
 fc_api_conn_request(CvHttpConn *conn, const char *method, const char *path,
                     const json_object *body, json_object **ret_reply, CvError **err)
 {
     g_auto(CvHttpReply) reply = {0};
-    const char *text = NULL;
 
-    if (body)
-        text = json_object_to_json_string_ext(
-            (json_object *)body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (cv_http_conn_request(conn, method, path, text, &reply, err) < 0) {
+    if (cv_http_conn_request(conn, method, path, fc_api_body_text(body), &reply, err) < 0) {
         cv_error_prefix(err, "%s %s: ", method, path);
         return -1;
     }
-    if (reply.status < 200 || reply.status > 299) {
-        fc_api_error_from_reply(method, path, &reply, err);
+    if (fc_api_check_status(method, path, &reply, err) < 0)
         return -1;
-    }
 
     json_object *parsed = NULL;
     if (reply.body_len > 0) {

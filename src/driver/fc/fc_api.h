@@ -13,6 +13,13 @@
  * with the request ("GET /: cannot connect to socket '…': …").
  */
 
+/* One Firecracker REST call: method, path and JSON body (NULL for none). */
+typedef struct {
+    char *method;         /* "PUT", "PATCH" */
+    char *path;           /* "/boot-source", "/drives/rootfs", "/actions" */
+    json_object *body;    /* owned; NULL for a call without body */
+} FcCall;
+
 /**
  * fc_api_request: send `method path` with body (may be NULL) to the API socket sock.
  * On a 2xx reply returns 0 and, when ret_reply is not NULL, stores the parsed JSON reply there
@@ -27,6 +34,16 @@ int fc_api_request(const char *sock, const char *method, const char *path, const
  */
 int fc_api_conn_request(CvHttpConn *conn, const char *method, const char *path,
                         const json_object *body, json_object **ret_reply, CvError **err);
+
+/**
+ * fc_api_conn_configure: send the n pre-boot configuration calls on conn in one pipelined
+ * batch. Firecracker applies each whatever it answered to the others, so only calls that a
+ * refusal of another does not make harmful belong here: configuration before InstanceStart,
+ * which is not sent when one of them was refused. Returns 0 when every reply was 2xx, or -1
+ * with *err: the first refusal in the calls' order (worded as fc_api_request words it), or the
+ * transport's error.
+ */
+int fc_api_conn_configure(CvHttpConn *conn, const FcCall *calls, size_t n, CvError **err);
 
 /**
  * fc_api_instance_describe: GET / — {"id", "state", "vmm_version", "app_name"}.

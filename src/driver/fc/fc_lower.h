@@ -3,13 +3,7 @@
 #include <json-c/json.h>
 
 #include "driver/backend.h"
-
-/* One Firecracker REST call: method, path and JSON body (NULL for none). */
-typedef struct {
-    char *method;         /* "PUT", "PATCH" */
-    char *path;           /* "/boot-source", "/drives/rootfs", "/actions" */
-    json_object *body;    /* owned; NULL for a call without body */
-} FcCall;
+#include "fc_api.h"
 
 /* The ordered REST calls that configure and boot one microVM. */
 typedef struct {

@@ -52,13 +52,19 @@ fc_process_explain_exit(pid_t pid, unsigned long long start_time, const BackendL
     cv_process_set_exit_error(err, ctx->binary, ctx->log_path);
 }
 
-/* Send the plan call by call on one connection; the first refusal stops it. */
+/* Send the plan on one connection: the configuration before the first action in one
+ * pipelined batch, then the rest call by call; the first refusal stops it. */
 static int
 fc_process_configure(const char *sock, const FcCallPlan *plan, bool paused, CvError **err)
 {
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(sock, 0);
+    size_t nconfig = 0;
 
-    for (size_t i = 0; i < plan->ncalls; i++) {
+    while (nconfig < plan->ncalls && strcmp(plan->calls[nconfig].path, "/actions") != 0)
+        nconfig++;
+    if (nconfig > 0 && fc_api_conn_configure(conn, plan->calls, nconfig, err) < 0)
+        return -1;
+    for (size_t i = nconfig; i < plan->ncalls; i++) {
         const FcCall *call = &plan->calls[i];
         if (fc_api_conn_request(conn, call->method, call->path, call->body, NULL, err) < 0)
             return -1;
