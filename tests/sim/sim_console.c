@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -518,23 +520,33 @@ sim_guest_request(SimGuest *g, SimGuestEvent ev, gboolean from_host)
     sim_guest_go_down(g, ev);
 }
 
+/* SIGUSR1 (power off) and SIGUSR2 (reboot), read from a signalfd by the main loop. GLib's
+ * own signal sources would start a helper thread, and with it wake-ups of the main loop on
+ * every API call: a real VMM answers at once. */
 static gboolean
-sim_guest_on_sigusr1(gpointer data)
+sim_guest_on_signal(int fd, GIOCondition cond, gpointer data)
 {
-    sim_guest_request(data, SIM_GUEST_POWEROFF, FALSE);
-    return G_SOURCE_CONTINUE;
-}
+    struct signalfd_siginfo si;
 
-static gboolean
-sim_guest_on_sigusr2(gpointer data)
-{
-    sim_guest_request(data, SIM_GUEST_REBOOT, FALSE);
+    while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        sim_guest_request(data, si.ssi_signo == SIGUSR1 ? SIM_GUEST_POWEROFF : SIM_GUEST_REBOOT,
+                          FALSE);
     return G_SOURCE_CONTINUE;
 }
 
 void
 sim_guest_watch_signals(SimGuest *g)
 {
-    g_unix_signal_add(SIGUSR1, sim_guest_on_sigusr1, g);
-    g_unix_signal_add(SIGUSR2, sim_guest_on_sigusr2, g);
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) {
+        g_printerr("signalfd: %s\n", g_strerror(errno));
+        exit(1);
+    }
+    g_unix_fd_add(fd, G_IO_IN, sim_guest_on_signal, g);
 }
