@@ -24,11 +24,12 @@ typedef struct {
     char *name;
     int in_fd, out_fd, extra_fd, listen_fd;
     gboolean owned;
-    guint in_watch, listen_watch;
+    guint in_watch, listen_watch, out_watch;
     gboolean enabled;
     GString *line;
     GString *pending;   /* input that arrived while paused */
     GString *backlog;   /* output while no socket client is connected */
+    GString *outq;      /* output the console could not take yet; input waits meanwhile */
     gboolean last_cr;
 } SimPort;
 
@@ -84,6 +85,80 @@ sim_port_write_fd(int fd, const char *s, gsize len)
     }
 }
 
+/* Output a console does not take is kept up to this much; beyond, nobody reads it. */
+#define SIM_PORT_OUTQ_MAX (1 << 20)
+
+static gboolean sim_port_readable(gint fd, GIOCondition cond, gpointer data);
+
+static void
+sim_port_input_resume(SimPort *p)
+{
+    if (!p->in_watch && p->in_fd >= 0)
+        p->in_watch = g_unix_fd_add(p->in_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sim_port_readable, p);
+}
+
+/* Drop queued output and stop waiting to write it (the console went away). */
+static void
+sim_port_output_reset(SimPort *p)
+{
+    if (p->out_watch)
+        g_source_remove(p->out_watch);
+    p->out_watch = 0;
+    g_string_truncate(p->outq, 0);
+}
+
+/* Write what the console takes now: TRUE once nothing is left. */
+static gboolean
+sim_port_flush(SimPort *p)
+{
+    while (p->outq->len > 0) {
+        ssize_t n = write(p->out_fd, p->outq->str, p->outq->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return FALSE;
+        if (n <= 0) {
+            g_string_truncate(p->outq, 0); /* a closed console: the output is lost */
+            return TRUE;
+        }
+        g_string_erase(p->outq, 0, n);
+    }
+    return TRUE;
+}
+
+static gboolean
+sim_port_writable(gint fd, GIOCondition cond, gpointer data)
+{
+    SimPort *p = data;
+
+    if (!sim_port_flush(p))
+        return G_SOURCE_CONTINUE;
+    p->out_watch = 0;
+    sim_port_input_resume(p);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Output on a console that may not take it all at once (a non-blocking PTY master): the rest
+ * waits, and so does the port's input, as a guest whose UART is full stops echoing and
+ * reading. Past SIM_PORT_OUTQ_MAX nobody reads the console, and output is lost as on real
+ * hardware.
+ */
+static void
+sim_port_write_out(SimPort *p, const char *s, gsize len)
+{
+    if (p->outq->len + len > SIM_PORT_OUTQ_MAX)
+        return;
+    g_string_append_len(p->outq, s, (gssize)len);
+    if (p->out_watch || sim_port_flush(p))
+        return;
+    p->out_watch = g_unix_fd_add(p->out_fd, G_IO_OUT | G_IO_ERR, sim_port_writable, p);
+    if (p->in_watch) {
+        g_source_remove(p->in_watch);
+        p->in_watch = 0;
+    }
+}
+
 static void
 sim_port_write(SimPort *p, const char *s)
 {
@@ -94,7 +169,7 @@ sim_port_write(SimPort *p, const char *s)
         return;
     }
     if (p->out_fd >= 0)
-        sim_port_write_fd(p->out_fd, s, strlen(s));
+        sim_port_write_out(p, s, strlen(s));
 }
 
 static void
@@ -253,6 +328,7 @@ sim_port_readable(gint fd, GIOCondition cond, gpointer data)
     if (n <= 0) {
         p->in_watch = 0;
         if (p->listen_fd >= 0) {  /* socket client went away */
+            sim_port_output_reset(p);
             close(p->in_fd);
             p->in_fd = p->out_fd = -1;
         }
@@ -274,6 +350,8 @@ sim_port_accept(gint fd, GIOCondition cond, gpointer data)
     if (p->in_fd >= 0) {
         if (p->in_watch)
             g_source_remove(p->in_watch);
+        p->in_watch = 0;
+        sim_port_output_reset(p);
         close(p->in_fd);
     }
     p->in_fd = p->out_fd = c;
@@ -294,6 +372,7 @@ sim_port_new(SimGuest *g, const char *name)
     p->line = g_string_new(NULL);
     p->pending = g_string_new(NULL);
     p->backlog = g_string_new(NULL);
+    p->outq = g_string_new(NULL);
     g_ptr_array_add(g->ports, p);
     return p;
 }
@@ -307,6 +386,7 @@ sim_port_free(gpointer data)
         g_source_remove(p->in_watch);
     if (p->listen_watch)
         g_source_remove(p->listen_watch);
+    sim_port_output_reset(p);
     if (p->owned || p->listen_fd >= 0) {
         if (p->in_fd >= 0)
             close(p->in_fd);
@@ -320,6 +400,7 @@ sim_port_free(gpointer data)
     g_string_free(p->line, TRUE);
     g_string_free(p->pending, TRUE);
     g_string_free(p->backlog, TRUE);
+    g_string_free(p->outq, TRUE);
     g_free(p->name);
     g_free(p);
 }
