@@ -6,6 +6,7 @@
 #include "domain_events.h"
 #include "domain_watch.h"
 #include "local_lifecycle.h"
+#include "util/cv_process.h"
 
 /*
  * The local driver's domain entry points. Each one: check flags, find the domain in the
@@ -400,8 +401,11 @@ local_domain_get_info(CocoonDomain *dom, CocoonDomainInfo *ret_info, CvError **e
         .max_mem_kib = def->memory_kib,
         .memory_kib = def->current_memory_kib ? def->current_memory_kib : def->memory_kib,
         .nr_virt_cpu = def->vcpus_current ? def->vcpus_current : def->vcpus,
-        .cpu_time_ns = 0, /* the lifecycle work reads it from the VMM's threads */
     };
+    /* libvirt's measure: what the hypervisor process has used, all its threads */
+    if (domain_status_is_active(&e->status) && e->status.pid > 0 &&
+        cv_process_cpu_time(e->status.pid, e->status.start_time, &ret_info->cpu_time_ns) < 0)
+        ret_info->cpu_time_ns = 0;
     return 0;
 }
 

@@ -380,9 +380,17 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
                                    err);
 }
 
-/* The state letter and start time of pid from /proc/PID/stat; -1 when absent. */
+/* What /proc/PID/stat says of a process that matters here. */
+typedef struct {
+    char state;                    /* field 3: R, S, D, Z, … */
+    unsigned long long utime;      /* field 14: user CPU time of all its threads, in ticks */
+    unsigned long long stime;      /* field 15: system CPU time, in ticks */
+    unsigned long long start_time; /* field 22: clock ticks after boot */
+} CvProcessStat;
+
+/* Read /proc/PID/stat into *ret; -1 when there is no such process. */
 static int
-cv_process_stat(pid_t pid, char *ret_state, unsigned long long *ret_start_time)
+cv_process_stat(pid_t pid, CvProcessStat *ret)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
     g_autofree char *text = NULL;
@@ -394,50 +402,66 @@ cv_process_stat(pid_t pid, char *ret_state, unsigned long long *ret_start_time)
     if (!p || p[1] != ' ' || !p[2])
         return -1;
     p += 2;
-    char state = *p;
-    /* p is at field 3 (state); field 22 is 19 fields further. */
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (!p)
+    ret->state = *p;
+    /* p is at field 3; the numbers wanted are further on, in this order */
+    struct {
+        int field;
+        unsigned long long *value;
+    } wanted[] = {{14, &ret->utime}, {15, &ret->stime}, {22, &ret->start_time}};
+    int field = 3;
+    for (size_t i = 0; i < G_N_ELEMENTS(wanted); i++) {
+        for (; field < wanted[i].field; field++) {
+            p = strchr(p, ' ');
+            if (!p)
+                return -1;
+            p++;
+        }
+        char *end = NULL;
+        errno = 0;
+        *wanted[i].value = strtoull(p, &end, 10);
+        if (errno || end == p)
             return -1;
-        p++;
     }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long start = strtoull(p, &end, 10);
-    if (errno || end == p)
-        return -1;
-    *ret_state = state;
-    *ret_start_time = start;
     return 0;
 }
 
 int
 cv_process_start_time(pid_t pid, unsigned long long *ret_start_time, CvError **err)
 {
-    char state;
-    unsigned long long start;
+    CvProcessStat st;
 
-    if (cv_process_stat(pid, &state, &start) < 0) {
+    if (cv_process_stat(pid, &st) < 0) {
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
                      "cannot read the start time of process %d: no such process", (int)pid);
         return -1;
     }
-    *ret_start_time = start;
+    *ret_start_time = st.start_time;
     return 0;
 }
 
 bool
 cv_process_alive(pid_t pid, unsigned long long start_time)
 {
-    char state;
-    unsigned long long start;
+    CvProcessStat st;
 
-    if (cv_process_stat(pid, &state, &start) < 0)
+    if (cv_process_stat(pid, &st) < 0)
         return false;
-    if (state == 'Z' || state == 'X' || state == 'x')
+    if (st.state == 'Z' || st.state == 'X' || st.state == 'x')
         return false;
-    return start_time == 0 || start == start_time;
+    return start_time == 0 || st.start_time == start_time;
+}
+
+int
+cv_process_cpu_time(pid_t pid, unsigned long long start_time, unsigned long long *ret_ns)
+{
+    CvProcessStat st;
+    long ticks_per_s = sysconf(_SC_CLK_TCK);
+
+    if (ticks_per_s <= 0 || cv_process_stat(pid, &st) < 0 ||
+        (start_time != 0 && st.start_time != start_time))
+        return -1;
+    *ret_ns = (st.utime + st.stime) * (1000000000ULL / (unsigned long long)ticks_per_s);
+    return 0;
 }
 
 void

@@ -52,6 +52,13 @@ int cv_process_start_time(pid_t pid, unsigned long long *ret_start_time, CvError
  */
 bool cv_process_alive(pid_t pid, unsigned long long start_time);
 
+/**
+ * cv_process_cpu_time: the CPU time (user + system, all threads) the process pid has used so
+ * far, in ns, at the kernel's clock-tick resolution: 0 with *ret_ns, or -1 when pid is gone or
+ * (start_time not 0) is another process now.
+ */
+int cv_process_cpu_time(pid_t pid, unsigned long long start_time, unsigned long long *ret_ns);
+
 /** cv_process_reap: collect pid's exit status if it is the caller's child and has exited. */
 void cv_process_reap(pid_t pid);
 

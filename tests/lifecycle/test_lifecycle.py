@@ -7,6 +7,7 @@ kill -9 of the VMM is a crash whose leftovers are cleaned; re-attach from a new 
 import os
 import re
 import signal
+import socket
 import sys
 import time
 
@@ -29,6 +30,39 @@ def dominfo(r, name):
             k, v = line.split(":", 1)
             out[k.strip()] = v.strip()
     return out
+
+
+def vmm_cpu_seconds(pid):
+    """utime + stime of pid, from /proc/PID/stat (fields 14 and 15)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def keep_vmm_busy(r, name, backend, seconds):
+    """Ask the VMM's API until it has used `seconds` of CPU (5 s at most)."""
+    sock = r.status(name).get("api-socket", "")
+    path = "/" if backend == "fc" else "/api/v1/vmm.ping"
+    request = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+    pid = r.pid(name)
+    deadline = time.monotonic() + 5
+    while vmm_cpu_seconds(pid) < seconds and time.monotonic() < deadline:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(sock)
+            s.sendall(request)
+            while s.recv(4096):
+                pass
+
+
+def cpu_time(r, name, backend):
+    """dominfo's 'CPU time' of a running domain is its VMM's, as /proc tells it."""
+    keep_vmm_busy(r, name, backend, 0.05)
+    pid = r.pid(name)
+    before = vmm_cpu_seconds(pid)
+    shown = dominfo(r, name).get("CPU time", "")
+    after = vmm_cpu_seconds(pid)
+    value = float(shown[:-1]) if re.fullmatch(r"\d+\.\d+s", shown) else -1
+    check(before > 0 and before - 0.05 <= value <= after + 0.05,
+          f"{backend}: dominfo's CPU time is the VMM's ({shown!r}, /proc: {before}..{after} s)")
 
 
 def expect(r, name, state, reason, what):
@@ -57,6 +91,7 @@ def lifecycle(r, backend):
     expect(r, name, "running", "booted", f"{backend} started")
     pid = r.pid(name)
     check(alive(pid), f"{backend}: the VMM process runs (pid {pid})")
+    cpu_time(r, name, backend)
 
     out = r.virsh("start", name)
     check(out.returncode == 1 and "error: Domain is already active" in out.stderr,
