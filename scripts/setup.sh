@@ -12,6 +12,7 @@ packages=(
     # run and test with real clients
     libvirt-clients libxml2-utils python3 python3-libvirt python3-jsonschema python3-yaml
     tmux socat tar zstd iproute2 valgrind
+    btrfs-progs  # host-overlay: a reflink overlay on a btrfs loop device
     virt-manager xvfb xauth x11-apps dbus
 )
 

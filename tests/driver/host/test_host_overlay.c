@@ -1,11 +1,16 @@
 /*
  * Transient-disk overlays: the copy has the base's content and holes, writing it leaves the
- * base alone, and a failure leaves no overlay (nor temporary file) behind.
+ * base alone, and a failure leaves no overlay (nor temporary file) behind. On a filesystem
+ * that shares blocks (btrfs, made on a loop device when the test runs as root) the overlay
+ * shares every block of the base until written.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +176,91 @@ test_cross_fs(const char *dir)
     rmdir(shm);
 }
 
+/* Whether the file at path has data and every extent of it is shared with another file. */
+static bool
+extents_all_shared(const char *path)
+{
+    enum { MAX_EXTENTS = 64 };
+    g_autofree struct fiemap *fm =
+        g_malloc0(sizeof(*fm) + MAX_EXTENTS * sizeof(struct fiemap_extent));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    fm->fm_length = FIEMAP_MAX_OFFSET;
+    fm->fm_flags = FIEMAP_FLAG_SYNC;
+    fm->fm_extent_count = MAX_EXTENTS;
+    bool shared = ioctl(fd, FS_IOC_FIEMAP, fm) == 0 && fm->fm_mapped_extents > 0;
+    for (unsigned int i = 0; shared && i < fm->fm_mapped_extents; i++)
+        shared = (fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_SHARED) != 0;
+    close(fd);
+    return shared;
+}
+
+/* Run argv (searched in PATH), quietly: whether it exited 0. */
+static bool
+run_quiet(const char *const *argv)
+{
+    gint status = 0;
+    return g_spawn_sync(NULL, (char **)argv, NULL,
+                        G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                            G_SPAWN_STDERR_TO_DEV_NULL,
+                        NULL, NULL, NULL, NULL, &status, NULL) &&
+           g_spawn_check_wait_status(status, NULL);
+}
+
+/* On btrfs the overlay is a reflink of the base: a faithful copy sharing all its blocks. */
+static void
+test_reflink(const char *dir)
+{
+    g_autofree char *mkfs = g_find_program_in_path("mkfs.btrfs");
+    if (geteuid() != 0 || !mkfs) {
+        printf("# reflink not tested: needs root and mkfs.btrfs\n");
+        return;
+    }
+    g_autofree char *img = g_build_filename(dir, "btrfs.img", NULL);
+    g_autofree char *mnt = g_build_filename(dir, "mnt", NULL);
+    int fd = open(img, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    CHECK(fd >= 0 && ftruncate(fd, 128 * MIB) == 0);
+    if (fd >= 0)
+        close(fd);
+    CHECK(mkdir(mnt, 0700) == 0);
+    const char *mkfs_argv[] = {mkfs, "-q", img, NULL};
+    const char *mount_argv[] = {"mount", "-o", "loop", img, mnt, NULL};
+    if (!run_quiet(mkfs_argv) || !run_quiet(mount_argv)) {
+        printf("# reflink not tested: cannot make and mount a btrfs loop device\n");
+        rmdir(mnt);
+        unlink(img);
+        return;
+    }
+
+    g_autoptr(CvError) err = NULL;
+    g_autofree char *base = make_base(mnt, "base.img");
+    g_autofree char *overlay = g_build_filename(mnt, "overlay.img", NULL);
+    CHECK(!extents_all_shared(base)); /* a fresh file shares nothing yet */
+    CHECK_OK(disk_overlay_create(base, overlay, &err) == 0, err);
+    CHECK(extents_all_shared(overlay));
+    CHECK(extents_all_shared(base));
+    check_copy(base, overlay);
+
+    /* the guest writes into its overlay: the base keeps its bytes */
+    gsize len = 0;
+    g_autofree char *before = read_all(base, &len);
+    fd = open(overlay, O_WRONLY | O_CLOEXEC);
+    CHECK(fd >= 0 && pwrite(fd, "guest wrote this", 16, 0) == 16);
+    if (fd >= 0)
+        close(fd);
+    gsize len_after = 0;
+    g_autofree char *after = read_all(base, &len_after);
+    CHECK(before && after && len_after == len && memcmp(before, after, len) == 0);
+
+    unlink(overlay);
+    unlink(base);
+    const char *umount_argv[] = {"umount", mnt, NULL};
+    CHECK(run_quiet(umount_argv));
+    rmdir(mnt);
+    unlink(img);
+}
+
 int
 main(void)
 {
@@ -181,6 +271,7 @@ main(void)
     test_copy_and_isolation(dir);
     test_failures(dir);
     test_cross_fs(dir);
+    test_reflink(dir);
 
     rmdir(dir);
     if (failures)
