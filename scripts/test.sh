@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is needed, build with ASan + UBSan and -Werror, run every suite, and end with
 # one line "N passed, N failed[, N skipped]" over all of them. Exit status 0 only when nothing
-# failed. A second, plain build serves the checks that cannot run under ASan (valgrind).
+# failed. A second, plain (release) build serves the checks that cannot run under ASan
+# (valgrind) and runs the lifecycle again with the helpers as users get them (suite 'plain').
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,10 +32,11 @@ if [ $status -ne 0 ]; then
     exit 1
 fi
 
-# The sanitized build runs every suite; the plain build runs only the valgrind suite.
+# The sanitized build runs every suite; the plain build the valgrind and plain suites.
 meson test -C "$build_dir" --print-errorlogs --no-rebuild --num-processes 2 \
     --no-suite valgrind "$@"
-meson test -C "$plain_dir" --print-errorlogs --no-rebuild --suite valgrind
+meson test -C "$plain_dir" --print-errorlogs --no-rebuild --num-processes 2 \
+    --suite valgrind --suite plain
 
 /usr/bin/python3 - "$build_dir/meson-logs/testlog.json" "$plain_dir/meson-logs/testlog.json" <<'PY'
 import json, sys
