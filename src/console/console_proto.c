@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/cv_mem.h"
+
 #define VIR_FROM_THIS VIR_FROM_STREAMS
 
 /* How long a client waits for the relay's answer: it answers at once unless wedged. */
@@ -19,6 +21,45 @@ static const char *const console_mode_names[CONSOLE_MODE_LAST] = {
     [CONSOLE_MODE_READONLY] = "readonly",
 };
 
+/* The C escape of a byte that has a letter one (\n, \t, …), or 0. */
+static char
+console_proto_escape_letter(unsigned char c)
+{
+    switch (c) {
+    case '\b': return 'b';
+    case '\f': return 'f';
+    case '\n': return 'n';
+    case '\r': return 'r';
+    case '\t': return 't';
+    case '\v': return 'v';
+    case '\\': return '\\';
+    case '"': return '"';
+    default: return 0;
+    }
+}
+
+/* s with control, non-ASCII, quote and backslash bytes as C escapes, for messages. */
+static char *
+console_proto_escape(const char *s)
+{
+    char *out = cv_xmalloc(strlen(s) * 4 + 1);
+    char *o = out;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char letter = console_proto_escape_letter(*p);
+        if (letter) {
+            *o++ = '\\';
+            *o++ = letter;
+        } else if (*p < 0x20 || *p >= 0x7f) {
+            o += sprintf(o, "\\%03o", *p);
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 const char *
 console_mode_to_string(ConsoleMode mode)
 {
@@ -29,7 +70,7 @@ int
 console_mode_from_string(const char *str)
 {
     for (int i = 0; i < CONSOLE_MODE_LAST; i++) {
-        if (g_strcmp0(str, console_mode_names[i]) == 0)
+        if (str && strcmp(str, console_mode_names[i]) == 0)
             return i;
     }
     return -1;
@@ -38,19 +79,19 @@ console_mode_from_string(const char *str)
 int
 console_proto_parse_request(const char *line, ConsoleMode *ret_mode, CvError **err)
 {
-    gsize len = strlen(line);
+    size_t len = strlen(line);
 
     if (len > 0 && line[len - 1] == '\n')
         len--;
-    g_autofree char *copy = g_strndup(line, len);
-    if (!g_str_has_prefix(copy, "ATTACH ")) {
-        g_autofree char *esc = g_strescape(copy, NULL);
+    cv_autofree char *copy = cv_xstrndup(line, len);
+    if (strncmp(copy, "ATTACH ", strlen("ATTACH ")) != 0) {
+        cv_autofree char *esc = console_proto_escape(copy);
         cv_error_set(err, VIR_FROM_THIS, VIR_ERR_RPC, "expected 'ATTACH <mode>', got '%s'", esc);
         return -1;
     }
     int mode = console_mode_from_string(copy + strlen("ATTACH "));
     if (mode < 0) {
-        g_autofree char *esc = g_strescape(copy + strlen("ATTACH "), NULL);
+        cv_autofree char *esc = console_proto_escape(copy + strlen("ATTACH "));
         cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INVALID_ARG, "unknown console mode '%s'", esc);
         return -1;
     }
@@ -61,13 +102,16 @@ console_proto_parse_request(const char *line, ConsoleMode *ret_mode, CvError **e
 char *
 console_proto_format_error(const char *message)
 {
-    g_autofree char *flat = g_strdup(message);
-    g_strdelimit(flat, "\r\n", ' ');
-    return g_strdup_printf("ERR %s\n", flat);
+    char *reply = cv_xasprintf("ERR %s\n", message);
+    for (char *p = reply + strlen("ERR "); p[1]; p++) {
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    }
+    return reply;
 }
 
 static int
-console_proto_write_all(int fd, const char *buf, gsize len, CvError **err)
+console_proto_write_all(int fd, const char *buf, size_t len, CvError **err)
 {
     while (len > 0) {
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
@@ -84,9 +128,9 @@ console_proto_write_all(int fd, const char *buf, gsize len, CvError **err)
 }
 
 static int
-console_proto_read_line(int fd, char *buf, gsize size, CvError **err)
+console_proto_read_line(int fd, char *buf, size_t size, CvError **err)
 {
-    gsize used = 0;
+    size_t used = 0;
 
     while (used + 1 < size) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -129,18 +173,18 @@ console_client_attach_fd(int fd, ConsoleMode mode, CvError **err)
         cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INVALID_ARG, "unknown console mode %d", mode);
         return -1;
     }
-    g_autofree char *req = g_strdup_printf("ATTACH %s\n", console_mode_to_string(mode));
+    cv_autofree char *req = cv_xasprintf("ATTACH %s\n", console_mode_to_string(mode));
     if (console_proto_write_all(fd, req, strlen(req), err) < 0)
         return -1;
     if (console_proto_read_line(fd, reply, sizeof(reply), err) < 0)
         return -1;
     if (strcmp(reply, "OK") == 0)
         return 0;
-    if (g_str_has_prefix(reply, "ERR ")) {
+    if (strncmp(reply, "ERR ", strlen("ERR ")) == 0) {
         cv_error_set(err, VIR_FROM_THIS, VIR_ERR_OPERATION_FAILED, "%s", reply + strlen("ERR "));
         return -1;
     }
-    g_autofree char *esc = g_strescape(reply, NULL);
+    cv_autofree char *esc = console_proto_escape(reply);
     cv_error_set(err, VIR_FROM_THIS, VIR_ERR_RPC, "unexpected console relay answer '%s'", esc);
     return -1;
 }

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -15,6 +17,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/cv_mem.h"
 
 #define VIR_FROM_THIS VIR_FROM_STREAMS
 
@@ -40,18 +44,67 @@ typedef enum {
 
 typedef struct {
     int fd;
-    guint id;
+    unsigned int id;
     ViewerState state;
     bool interactive;
     bool exclusive; /* a safe session */
     bool out_dead;  /* the peer is gone for writing; read what it left, then close */
     bool registered;
-    guint32 events;
-    gint64 deadline;                       /* VIEWER_CLOSING: monotonic µs */
+    uint32_t events;
+    int64_t deadline;                      /* VIEWER_CLOSING: monotonic µs */
     char line[CONSOLE_PROTO_LINE_MAX + 1]; /* VIEWER_HANDSHAKE: the request so far */
-    gsize line_len;
+    size_t line_len;
     ConsoleRing *out;
 } ConsoleViewer;
+
+/* Viewers, unordered: removing one moves the last into its place. */
+typedef struct {
+    ConsoleViewer **items;
+    size_t len;
+    size_t alloc;
+} ViewerList;
+
+static void
+viewer_list_add(ViewerList *l, ConsoleViewer *v)
+{
+    if (l->len == l->alloc) {
+        l->alloc = l->alloc ? l->alloc * 2 : 8;
+        l->items = cv_xrealloc(l->items, l->alloc * sizeof(*l->items));
+    }
+    l->items[l->len++] = v;
+}
+
+static void
+viewer_list_remove(ViewerList *l, ConsoleViewer *v)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        if (l->items[i] == v) {
+            l->items[i] = l->items[--l->len];
+            return;
+        }
+    }
+}
+
+/* A copy of l's members now, to walk while viewers come and go. */
+static ViewerList
+viewer_list_snapshot(const ViewerList *l)
+{
+    ViewerList copy = {.len = l->len, .alloc = l->len};
+    copy.items = cv_xmalloc((l->len ? l->len : 1) * sizeof(*copy.items));
+    if (l->len)
+        memcpy(copy.items, l->items, l->len * sizeof(*copy.items));
+    return copy;
+}
+
+static void
+viewer_list_release(ViewerList *l)
+{
+    free(l->items);
+    *l = (ViewerList){0};
+}
+
+/* A snapshot released when it goes out of scope. */
+#define viewer_snapshot __attribute__((cleanup(viewer_list_release))) ViewerList
 
 struct ConsoleRelay {
     int pty_fd;
@@ -62,38 +115,53 @@ struct ConsoleRelay {
     pid_t watch_pid;
     char *socket_path;
     bool own_socket;
-    gsize viewer_buffer;
+    size_t viewer_buffer;
     int log_fd;
     ConsoleRing *scrollback;
     ConsoleRing *input;
-    guint32 pty_events;
-    GPtrArray *viewers;   /* ConsoleViewer*, live ones */
-    GPtrArray *graveyard; /* closed during this batch */
+    uint32_t pty_events;
+    ViewerList viewers;   /* live ones */
+    ViewerList graveyard; /* closed during this batch, freed after it */
     ConsoleViewer *interactive;
-    guint next_id;
+    unsigned int next_id;
     bool ending;
-    gint64 end_deadline;
-    guint8 *chunk;
+    int64_t end_deadline;
+    uint8_t *chunk;
 };
 
-static void G_GNUC_PRINTF(2, 3) relay_log(ConsoleRelay *relay, const char *fmt, ...)
+/* The monotonic clock in µs. */
+static int64_t
+relay_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void __attribute__((format(gnu_printf, 2, 3)))
+relay_log(ConsoleRelay *relay, const char *fmt, ...)
 {
     if (relay->log_fd < 0)
         return;
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    cv_autofree char *msg = cv_xvasprintf(fmt, ap);
     va_end(ap);
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S.%f");
-    g_autofree char *line = g_strdup_printf("%.23s: %s\n", stamp, msg);
+    /* UTC, to the millisecond: "2026-11-26 23:16:55.431" */
+    struct timespec ts;
+    struct tm tm;
+    char stamp[32] = "";
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (gmtime_r(&ts.tv_sec, &tm))
+        strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+    cv_autofree char *line = cv_xasprintf("%s.%03ld: %s\n", stamp, ts.tv_nsec / 1000000, msg);
     /* Best effort: diagnostics must never disturb the console. */
     if (write(relay->log_fd, line, strlen(line)) < 0)
         return;
 }
 
 static int
-relay_epoll_set(ConsoleRelay *relay, int fd, guint64 tag, guint32 old_events, guint32 events)
+relay_epoll_set(ConsoleRelay *relay, int fd, uint64_t tag, uint32_t old_events, uint32_t events)
 {
     struct epoll_event ev = {.events = events, .data.u64 = tag};
     int op = old_events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
@@ -111,7 +179,7 @@ static void
 relay_viewer_free(ConsoleViewer *v)
 {
     console_ring_free(v->out);
-    g_free(v);
+    free(v);
 }
 
 static void
@@ -127,14 +195,14 @@ relay_viewer_close(ConsoleRelay *relay, ConsoleViewer *v, const char *why)
     v->state = VIEWER_DEAD;
     if (relay->interactive == v)
         relay->interactive = NULL;
-    g_ptr_array_remove_fast(relay->viewers, v);
-    g_ptr_array_add(relay->graveyard, v);
+    viewer_list_remove(&relay->viewers, v);
+    viewer_list_add(&relay->graveyard, v);
 }
 
 static void
 relay_viewer_update(ConsoleRelay *relay, ConsoleViewer *v)
 {
-    guint32 events = 0;
+    uint32_t events = 0;
 
     switch (v->state) {
     case VIEWER_HANDSHAKE:
@@ -154,7 +222,7 @@ relay_viewer_update(ConsoleRelay *relay, ConsoleViewer *v)
     case VIEWER_DEAD:
         return;
     }
-    if (relay_epoll_set(relay, v->fd, (guint64)(uintptr_t)v, v->registered ? v->events : 0,
+    if (relay_epoll_set(relay, v->fd, (uint64_t)(uintptr_t)v, v->registered ? v->events : 0,
                         events) < 0) {
         relay_viewer_close(relay, v, "epoll failed");
         return;
@@ -173,7 +241,7 @@ relay_viewer_linger(ConsoleRelay *relay, ConsoleViewer *v, const char *notice, c
     if (relay->interactive == v)
         relay->interactive = NULL;
     v->state = VIEWER_CLOSING;
-    v->deadline = g_get_monotonic_time() + RELAY_LINGER_MS * 1000;
+    v->deadline = relay_now_us() + RELAY_LINGER_MS * 1000;
     if (v->out_dead) {
         relay_viewer_close(relay, v, why);
         return;
@@ -205,7 +273,7 @@ relay_viewer_flush(ConsoleRelay *relay, ConsoleViewer *v)
             if (errno == EAGAIN)
                 break;
             if (v->state != VIEWER_ATTACHED || !v->interactive) {
-                relay_viewer_close(relay, v, g_strerror(errno));
+                relay_viewer_close(relay, v, strerror(errno));
                 return false;
             }
             /* An interactive viewer that left may still have keystrokes for the guest queued
@@ -226,7 +294,7 @@ relay_viewer_flush(ConsoleRelay *relay, ConsoleViewer *v)
 
 /* Queue console bytes for one viewer, dropping it if it is too far behind. */
 static void
-relay_viewer_push(ConsoleRelay *relay, ConsoleViewer *v, const guint8 *data, gsize len)
+relay_viewer_push(ConsoleRelay *relay, ConsoleViewer *v, const uint8_t *data, size_t len)
 {
     if (v->out_dead)
         return;
@@ -240,7 +308,7 @@ relay_viewer_push(ConsoleRelay *relay, ConsoleViewer *v, const guint8 *data, gsi
             data += n;
             len -= n;
         } else if (n < 0 && errno != EAGAIN) {
-            console_ring_append(v->out, data, MIN(len, console_ring_space(v->out)));
+            console_ring_append(v->out, data, CV_MIN(len, console_ring_space(v->out)));
             relay_viewer_flush(relay, v); /* reports the error the same way */
             return;
         }
@@ -263,7 +331,7 @@ static void relay_end(ConsoleRelay *relay, const char *why);
 static void
 relay_pty_update(ConsoleRelay *relay)
 {
-    guint32 events = 0;
+    uint32_t events = 0;
 
     if (relay->pty_fd < 0)
         return;
@@ -286,7 +354,7 @@ relay_pty_write(ConsoleRelay *relay)
                 continue;
             if (errno == EAGAIN)
                 break;
-            relay_end(relay, errno == EIO ? "console hang-up" : g_strerror(errno));
+            relay_end(relay, errno == EIO ? "console hang-up" : strerror(errno));
             return;
         }
         console_ring_consume(relay->input, n);
@@ -297,13 +365,13 @@ relay_pty_write(ConsoleRelay *relay)
 }
 
 static void
-relay_broadcast(ConsoleRelay *relay, const guint8 *data, gsize len)
+relay_broadcast(ConsoleRelay *relay, const uint8_t *data, size_t len)
 {
     console_ring_append(relay->scrollback, data, len);
     /* Iterate over a copy: pushing may close viewers. */
-    g_autoptr(GPtrArray) targets = g_ptr_array_copy(relay->viewers, NULL, NULL);
-    for (guint i = 0; i < targets->len; i++) {
-        ConsoleViewer *v = targets->pdata[i];
+    viewer_snapshot targets = viewer_list_snapshot(&relay->viewers);
+    for (size_t i = 0; i < targets.len; i++) {
+        ConsoleViewer *v = targets.items[i];
         if (v->state == VIEWER_ATTACHED)
             relay_viewer_push(relay, v, data, len);
     }
@@ -328,19 +396,19 @@ relay_pty_read(ConsoleRelay *relay, bool drain)
         /* EOF (a terminal opened by path whose master went away) or EIO (a master whose
          * slave is closed by everyone): the VM is gone. */
         if (!drain)
-            relay_end(relay, n == 0 || errno == EIO ? "console hang-up" : g_strerror(errno));
+            relay_end(relay, n == 0 || errno == EIO ? "console hang-up" : strerror(errno));
         return;
     }
 }
 
 /* ---- attaching -------------------------------------------------------------------------- */
 
-static guint
+static unsigned int
 relay_count_attached(ConsoleRelay *relay, ConsoleViewer *except)
 {
-    guint count = 0;
-    for (guint i = 0; i < relay->viewers->len; i++) {
-        ConsoleViewer *v = relay->viewers->pdata[i];
+    unsigned int count = 0;
+    for (size_t i = 0; i < relay->viewers.len; i++) {
+        ConsoleViewer *v = relay->viewers.items[i];
         if (v != except && v->state == VIEWER_ATTACHED)
             count++;
     }
@@ -380,18 +448,18 @@ relay_attach_refusal(ConsoleRelay *relay, ConsoleViewer *v, ConsoleMode mode)
 static void
 relay_viewer_refuse(ConsoleRelay *relay, ConsoleViewer *v, const char *refusal)
 {
-    g_autofree char *reply = console_proto_format_error(refusal);
+    cv_autofree char *reply = console_proto_format_error(refusal);
 
     relay_log(relay, "viewer %u: refused: %s", v->id, refusal);
     if (send(v->fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-        relay_log(relay, "viewer %u: cannot send refusal: %s", v->id, g_strerror(errno));
+        relay_log(relay, "viewer %u: cannot send refusal: %s", v->id, strerror(errno));
     relay_viewer_close(relay, v, "refused");
 }
 
 static void
 relay_viewer_attach(ConsoleRelay *relay, ConsoleViewer *v, const char *line)
 {
-    g_autoptr(CvError) perr = NULL;
+    CvError *perr = NULL;
     ConsoleMode mode;
     const char *refusal = NULL;
 
@@ -401,6 +469,7 @@ relay_viewer_attach(ConsoleRelay *relay, ConsoleViewer *v, const char *line)
         refusal = relay_attach_refusal(relay, v, mode);
     if (refusal) {
         relay_viewer_refuse(relay, v, refusal);
+        cv_error_free(perr);
         return;
     }
     if (mode == CONSOLE_MODE_FORCE && relay->interactive)
@@ -422,7 +491,7 @@ static void
 relay_viewer_read_handshake(ConsoleRelay *relay, ConsoleViewer *v)
 {
     char buf[CONSOLE_PROTO_LINE_MAX];
-    gsize room = CONSOLE_PROTO_LINE_MAX - v->line_len;
+    size_t room = CONSOLE_PROTO_LINE_MAX - v->line_len;
     ssize_t n;
 
     /* Peek, then take exactly the rest of the request line: bytes after it are console input
@@ -434,11 +503,11 @@ relay_viewer_read_handshake(ConsoleRelay *relay, ConsoleViewer *v)
     if (n < 0 && errno == EAGAIN)
         return;
     if (n <= 0) {
-        relay_viewer_close(relay, v, n == 0 ? "left before attaching" : g_strerror(errno));
+        relay_viewer_close(relay, v, n == 0 ? "left before attaching" : strerror(errno));
         return;
     }
     char *nl = memchr(buf, '\n', n);
-    gsize want = nl ? (gsize)(nl - buf + 1) : (gsize)n;
+    size_t want = nl ? (size_t)(nl - buf + 1) : (size_t)n;
     if (recv(v->fd, v->line + v->line_len, want, MSG_DONTWAIT) != (ssize_t)want) {
         relay_viewer_close(relay, v, "short read");
         return;
@@ -455,7 +524,7 @@ relay_viewer_read_handshake(ConsoleRelay *relay, ConsoleViewer *v)
 static void
 relay_viewer_read(ConsoleRelay *relay, ConsoleViewer *v)
 {
-    guint8 buf[4096];
+    uint8_t buf[4096];
 
     if (v->state == VIEWER_HANDSHAKE) {
         relay_viewer_read_handshake(relay, v);
@@ -464,8 +533,8 @@ relay_viewer_read(ConsoleRelay *relay, ConsoleViewer *v)
     if (v->state != VIEWER_ATTACHED)
         return;
     for (int i = 0; i < RELAY_READS_PER_WAKEUP; i++) {
-        gsize room =
-            v->interactive ? MIN(sizeof(buf), console_ring_space(relay->input)) : sizeof(buf);
+        size_t room =
+            v->interactive ? CV_MIN(sizeof(buf), console_ring_space(relay->input)) : sizeof(buf);
         if (room == 0)
             break;
         ssize_t n = recv(v->fd, buf, room, MSG_DONTWAIT);
@@ -474,7 +543,7 @@ relay_viewer_read(ConsoleRelay *relay, ConsoleViewer *v)
         if (n < 0 && errno == EAGAIN)
             break;
         if (n <= 0) {
-            relay_viewer_close(relay, v, n == 0 ? "viewer left" : g_strerror(errno));
+            relay_viewer_close(relay, v, n == 0 ? "viewer left" : strerror(errno));
             break;
         }
         /* Read-only viewers' input is read (to notice them leaving) and ignored. */
@@ -494,15 +563,15 @@ relay_accept(ConsoleRelay *relay)
         int fd = accept4(relay->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EINTR)
-                relay_log(relay, "accept failed: %s", g_strerror(errno));
+                relay_log(relay, "accept failed: %s", strerror(errno));
             return;
         }
-        ConsoleViewer *v = g_new0(ConsoleViewer, 1);
+        ConsoleViewer *v = cv_xcalloc(1, sizeof(*v));
         v->fd = fd;
         v->id = ++relay->next_id;
         v->state = VIEWER_HANDSHAKE;
         v->out = console_ring_new(relay->viewer_buffer);
-        g_ptr_array_add(relay->viewers, v);
+        viewer_list_add(&relay->viewers, v);
         relay_log(relay, "viewer %u: connected", v->id);
         relay_viewer_update(relay, v);
     }
@@ -530,7 +599,7 @@ relay_end(ConsoleRelay *relay, const char *why)
     if (relay->ending)
         return;
     relay->ending = true;
-    relay->end_deadline = g_get_monotonic_time() + RELAY_LINGER_MS * 1000;
+    relay->end_deadline = relay_now_us() + RELAY_LINGER_MS * 1000;
     relay_log(relay, "ending: %s", why);
     /* Both stay readable for good: out of the loop with them. */
     epoll_ctl(relay->epoll_fd, EPOLL_CTL_DEL, relay->stop_fd, NULL);
@@ -544,9 +613,9 @@ relay_end(ConsoleRelay *relay, const char *why)
         relay->pty_fd = -1;
     }
     relay_unlisten(relay);
-    g_autoptr(GPtrArray) all = g_ptr_array_copy(relay->viewers, NULL, NULL);
-    for (guint i = 0; i < all->len; i++) {
-        ConsoleViewer *v = all->pdata[i];
+    viewer_snapshot all = viewer_list_snapshot(&relay->viewers);
+    for (size_t i = 0; i < all.len; i++) {
+        ConsoleViewer *v = all.items[i];
         if (v->state == VIEWER_HANDSHAKE)
             relay_viewer_close(relay, v, "console ended");
         else
@@ -557,7 +626,7 @@ relay_end(ConsoleRelay *relay, const char *why)
 static void
 relay_dispatch(ConsoleRelay *relay, const struct epoll_event *ev)
 {
-    guint64 tag = ev->data.u64;
+    uint64_t tag = ev->data.u64;
 
     if (tag == TAG_PTY) {
         if (relay->pty_fd < 0)
@@ -598,23 +667,32 @@ relay_dispatch(ConsoleRelay *relay, const struct epoll_event *ev)
 static int
 relay_expire(ConsoleRelay *relay)
 {
-    gint64 now = g_get_monotonic_time();
-    gint64 next = G_MAXINT64;
-    g_autoptr(GPtrArray) all = g_ptr_array_copy(relay->viewers, NULL, NULL);
+    int64_t now = relay_now_us();
+    int64_t next = INT64_MAX;
+    viewer_snapshot all = viewer_list_snapshot(&relay->viewers);
 
-    for (guint i = 0; i < all->len; i++) {
-        ConsoleViewer *v = all->pdata[i];
+    for (size_t i = 0; i < all.len; i++) {
+        ConsoleViewer *v = all.items[i];
         if (v->state != VIEWER_CLOSING)
             continue;
-        gint64 deadline = relay->ending ? MIN(v->deadline, relay->end_deadline) : v->deadline;
+        int64_t deadline = relay->ending ? CV_MIN(v->deadline, relay->end_deadline) : v->deadline;
         if (deadline <= now)
             relay_viewer_close(relay, v, "linger time over");
         else
-            next = MIN(next, deadline);
+            next = CV_MIN(next, deadline);
     }
-    if (next == G_MAXINT64)
+    if (next == INT64_MAX)
         return -1;
     return (int)((next - now + 999) / 1000);
+}
+
+/* Free the viewers closed during the last batch of events. */
+static void
+relay_bury(ConsoleRelay *relay)
+{
+    for (size_t i = 0; i < relay->graveyard.len; i++)
+        relay_viewer_free(relay->graveyard.items[i]);
+    relay->graveyard.len = 0;
 }
 
 int
@@ -623,12 +701,12 @@ console_relay_run(ConsoleRelay *relay, CvError **err)
     struct epoll_event events[32];
 
     relay_log(relay, "listening on '%s'", relay->socket_path);
-    while (!relay->ending || relay->viewers->len > 0) {
+    while (!relay->ending || relay->viewers.len > 0) {
         int timeout = relay_expire(relay);
-        g_ptr_array_set_size(relay->graveyard, 0);
-        if (relay->ending && relay->viewers->len == 0)
+        relay_bury(relay);
+        if (relay->ending && relay->viewers.len == 0)
             break;
-        int n = epoll_wait(relay->epoll_fd, events, G_N_ELEMENTS(events), timeout);
+        int n = epoll_wait(relay->epoll_fd, events, CV_N_ELEMENTS(events), timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -638,7 +716,7 @@ console_relay_run(ConsoleRelay *relay, CvError **err)
         for (int i = 0; i < n; i++)
             relay_dispatch(relay, &events[i]);
     }
-    g_ptr_array_set_size(relay->graveyard, 0);
+    relay_bury(relay);
     relay_log(relay, "exiting");
     return 0;
 }
@@ -646,7 +724,7 @@ console_relay_run(ConsoleRelay *relay, CvError **err)
 void
 console_relay_stop(ConsoleRelay *relay)
 {
-    guint64 one = 1;
+    uint64_t one = 1;
     if (write(relay->stop_fd, &one, sizeof(one)) < 0)
         return; /* the counter is already non-zero: a stop is pending */
 }
@@ -694,25 +772,29 @@ relay_listen(ConsoleRelay *relay, CvError **err)
     return 0;
 }
 
+static void
+relay_freep(ConsoleRelay **relay)
+{
+    console_relay_free(*relay);
+}
+
 ConsoleRelay *
 console_relay_new(const ConsoleRelayConfig *cfg, int *pty_fd, CvError **err)
 {
-    g_autoptr(ConsoleRelay) relay = g_new0(ConsoleRelay, 1);
-    gsize scrollback = cfg->scrollback ? cfg->scrollback : CONSOLE_RELAY_SCROLLBACK_DEFAULT;
-    gsize vbuf = cfg->viewer_buffer ? cfg->viewer_buffer : CONSOLE_RELAY_VIEWER_BUFFER_DEFAULT;
+    __attribute__((cleanup(relay_freep))) ConsoleRelay *relay = cv_xcalloc(1, sizeof(*relay));
+    size_t scrollback = cfg->scrollback ? cfg->scrollback : CONSOLE_RELAY_SCROLLBACK_DEFAULT;
+    size_t vbuf = cfg->viewer_buffer ? cfg->viewer_buffer : CONSOLE_RELAY_VIEWER_BUFFER_DEFAULT;
 
     relay->pty_fd = *pty_fd;
     *pty_fd = -1;
     relay->listen_fd = relay->epoll_fd = relay->stop_fd = relay->pid_fd = -1;
     relay->log_fd = cfg->log_fd;
-    relay->socket_path = g_strdup(cfg->socket_path);
+    relay->socket_path = cv_xstrdup(cfg->socket_path);
     relay->scrollback = console_ring_new(scrollback);
     /* The scrollback plus the "OK" line must always fit in a fresh viewer's queue. */
-    relay->viewer_buffer = MAX(vbuf, scrollback + CONSOLE_PROTO_LINE_MAX);
+    relay->viewer_buffer = CV_MAX(vbuf, scrollback + CONSOLE_PROTO_LINE_MAX);
     relay->input = console_ring_new(RELAY_INPUT_QUEUE);
-    relay->viewers = g_ptr_array_new();
-    relay->graveyard = g_ptr_array_new_with_free_func((GDestroyNotify)relay_viewer_free);
-    relay->chunk = g_malloc(RELAY_READ_CHUNK);
+    relay->chunk = cv_xmalloc(RELAY_READ_CHUNK);
 
     if (relay->pty_fd < 0) {
         cv_error_set(err, VIR_FROM_THIS, VIR_ERR_INVALID_ARG, "no console fd given");
@@ -761,7 +843,9 @@ console_relay_new(const ConsoleRelayConfig *cfg, int *pty_fd, CvError **err)
         cv_error_set_errno(err, VIR_FROM_THIS, errno, "cannot poll the console fd");
         return NULL;
     }
-    return g_steal_pointer(&relay);
+    ConsoleRelay *ret = relay;
+    relay = NULL;
+    return ret;
 }
 
 void
@@ -770,16 +854,14 @@ console_relay_free(ConsoleRelay *relay)
     if (!relay)
         return;
     relay_unlisten(relay);
-    if (relay->viewers) {
-        for (guint i = 0; i < relay->viewers->len; i++) {
-            ConsoleViewer *v = relay->viewers->pdata[i];
-            close(v->fd);
-            relay_viewer_free(v);
-        }
-        g_ptr_array_free(relay->viewers, TRUE);
+    for (size_t i = 0; i < relay->viewers.len; i++) {
+        ConsoleViewer *v = relay->viewers.items[i];
+        close(v->fd);
+        relay_viewer_free(v);
     }
-    if (relay->graveyard)
-        g_ptr_array_free(relay->graveyard, TRUE);
+    viewer_list_release(&relay->viewers);
+    relay_bury(relay);
+    viewer_list_release(&relay->graveyard);
     if (relay->pty_fd >= 0)
         close(relay->pty_fd);
     if (relay->epoll_fd >= 0)
@@ -790,7 +872,7 @@ console_relay_free(ConsoleRelay *relay)
         close(relay->pid_fd);
     console_ring_free(relay->scrollback);
     console_ring_free(relay->input);
-    g_free(relay->socket_path);
-    g_free(relay->chunk);
-    g_free(relay);
+    free(relay->socket_path);
+    free(relay->chunk);
+    free(relay);
 }

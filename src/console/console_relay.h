@@ -29,8 +29,8 @@ typedef struct ConsoleRelay ConsoleRelay;
 typedef struct {
     const char *socket_path; /* where to listen; a stale socket there is replaced */
     pid_t watch_pid;         /* end when this process exits; 0: no process watched */
-    gsize scrollback;        /* scrollback bytes; 0: CONSOLE_RELAY_SCROLLBACK_DEFAULT */
-    gsize viewer_buffer;     /* per-viewer output queue; 0: default; never below scrollback */
+    size_t scrollback;       /* scrollback bytes; 0: CONSOLE_RELAY_SCROLLBACK_DEFAULT */
+    size_t viewer_buffer;    /* per-viewer output queue; 0: default; never below scrollback */
     int log_fd;              /* diagnostics, one line per event (borrowed); -1: none */
 } ConsoleRelayConfig;
 
@@ -57,4 +57,6 @@ void console_relay_stop(ConsoleRelay *relay);
 
 /** console_relay_free: close everything and remove the socket; NULL is accepted. */
 void console_relay_free(ConsoleRelay *relay);
+#ifdef CV_ERROR_HAVE_GLIB
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConsoleRelay, console_relay_free)
+#endif

@@ -1,25 +1,29 @@
 #include "console/console_ring.h"
 
+#include <stdint.h>
 #include <string.h>
+
+#include "util/cv_mem.h"
 
 /* Memory grows on demand up to capacity, so a viewer queue that is mostly empty stays small. */
 #define CONSOLE_RING_INITIAL (64 * 1024)
 
 struct ConsoleRing {
-    guint8 *buf;
-    gsize alloc; /* bytes allocated: ≤ capacity */
-    gsize capacity;
-    gsize head; /* index of the oldest byte */
-    gsize length;
+    uint8_t *buf;
+    size_t alloc; /* bytes allocated: ≤ capacity */
+    size_t capacity;
+    size_t head; /* index of the oldest byte */
+    size_t length;
 };
 
 ConsoleRing *
-console_ring_new(gsize capacity)
+console_ring_new(size_t capacity)
 {
-    g_return_val_if_fail(capacity > 0, NULL);
-    ConsoleRing *ring = g_new0(ConsoleRing, 1);
-    ring->alloc = MIN(capacity, CONSOLE_RING_INITIAL);
-    ring->buf = g_malloc(ring->alloc);
+    if (capacity == 0)
+        return NULL;
+    ConsoleRing *ring = cv_xcalloc(1, sizeof(*ring));
+    ring->alloc = CV_MIN(capacity, CONSOLE_RING_INITIAL);
+    ring->buf = cv_xmalloc(ring->alloc);
     ring->capacity = capacity;
     return ring;
 }
@@ -29,23 +33,23 @@ console_ring_free(ConsoleRing *ring)
 {
     if (!ring)
         return;
-    g_free(ring->buf);
-    g_free(ring);
+    free(ring->buf);
+    free(ring);
 }
 
-gsize
+size_t
 console_ring_capacity(const ConsoleRing *ring)
 {
     return ring->capacity;
 }
 
-gsize
+size_t
 console_ring_length(const ConsoleRing *ring)
 {
     return ring->length;
 }
 
-gsize
+size_t
 console_ring_space(const ConsoleRing *ring)
 {
     return ring->capacity - ring->length;
@@ -53,29 +57,29 @@ console_ring_space(const ConsoleRing *ring)
 
 /* Grow the allocation to hold at least want bytes (≤ capacity), keeping the order. */
 static void
-console_ring_grow(ConsoleRing *ring, gsize want)
+console_ring_grow(ConsoleRing *ring, size_t want)
 {
-    gsize alloc = ring->alloc;
+    size_t alloc = ring->alloc;
 
     while (alloc < want)
         alloc *= 2;
-    alloc = MIN(alloc, ring->capacity);
+    alloc = CV_MIN(alloc, ring->capacity);
     if (alloc == ring->alloc)
         return;
-    guint8 *buf = g_malloc(alloc);
-    gsize first = MIN(ring->length, ring->alloc - ring->head);
+    uint8_t *buf = cv_xmalloc(alloc);
+    size_t first = CV_MIN(ring->length, ring->alloc - ring->head);
     memcpy(buf, ring->buf + ring->head, first);
     memcpy(buf + first, ring->buf, ring->length - first);
-    g_free(ring->buf);
+    free(ring->buf);
     ring->buf = buf;
     ring->alloc = alloc;
     ring->head = 0;
 }
 
 void
-console_ring_append(ConsoleRing *ring, const void *data, gsize len)
+console_ring_append(ConsoleRing *ring, const void *data, size_t len)
 {
-    const guint8 *src = data;
+    const uint8_t *src = data;
 
     if (len >= ring->capacity) {
         /* Only the tail survives: lay it out from index 0. */
@@ -90,8 +94,8 @@ console_ring_append(ConsoleRing *ring, const void *data, gsize len)
     if (ring->length + len > ring->alloc)
         console_ring_grow(ring, ring->length + len);
 
-    gsize tail = (ring->head + ring->length) % ring->alloc;
-    gsize first = MIN(len, ring->alloc - tail);
+    size_t tail = (ring->head + ring->length) % ring->alloc;
+    size_t first = CV_MIN(len, ring->alloc - tail);
     memcpy(ring->buf + tail, src, first);
     memcpy(ring->buf, src + first, len - first);
     ring->length += len;
@@ -102,7 +106,7 @@ console_ring_peek(const ConsoleRing *ring, struct iovec ret_iov[2])
 {
     if (ring->length == 0)
         return 0;
-    gsize first = MIN(ring->length, ring->alloc - ring->head);
+    size_t first = CV_MIN(ring->length, ring->alloc - ring->head);
     ret_iov[0].iov_base = ring->buf + ring->head;
     ret_iov[0].iov_len = first;
     if (first == ring->length)
@@ -113,9 +117,10 @@ console_ring_peek(const ConsoleRing *ring, struct iovec ret_iov[2])
 }
 
 void
-console_ring_consume(ConsoleRing *ring, gsize n)
+console_ring_consume(ConsoleRing *ring, size_t n)
 {
-    g_return_if_fail(n <= ring->length);
+    if (n > ring->length)
+        return;
     ring->length -= n;
     ring->head = ring->length ? (ring->head + n) % ring->alloc : 0;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <glib.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/uio.h>
 
 /*
@@ -13,26 +13,29 @@
 typedef struct ConsoleRing ConsoleRing;
 
 /** console_ring_new: an empty ring holding at most capacity bytes (capacity > 0). */
-ConsoleRing *console_ring_new(gsize capacity);
+ConsoleRing *console_ring_new(size_t capacity);
 
 /** console_ring_free: release the ring; NULL is accepted. */
 void console_ring_free(ConsoleRing *ring);
+#if __has_include(<glib.h>)
+#include <glib.h>
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConsoleRing, console_ring_free)
+#endif
 
 /** console_ring_capacity: the capacity given at creation. */
-gsize console_ring_capacity(const ConsoleRing *ring);
+size_t console_ring_capacity(const ConsoleRing *ring);
 
 /** console_ring_length: the number of bytes held. */
-gsize console_ring_length(const ConsoleRing *ring);
+size_t console_ring_length(const ConsoleRing *ring);
 
 /** console_ring_space: capacity − length. */
-gsize console_ring_space(const ConsoleRing *ring);
+size_t console_ring_space(const ConsoleRing *ring);
 
 /**
  * console_ring_append: add len bytes at the end. When they do not fit, the oldest bytes are
  * forgotten, so the ring always holds the last min(total, capacity) bytes appended.
  */
-void console_ring_append(ConsoleRing *ring, const void *data, gsize len);
+void console_ring_append(ConsoleRing *ring, const void *data, size_t len);
 
 /**
  * console_ring_peek: describe the held bytes, oldest first, as up to two segments (borrowed,
@@ -41,7 +44,7 @@ void console_ring_append(ConsoleRing *ring, const void *data, gsize len);
 int console_ring_peek(const ConsoleRing *ring, struct iovec ret_iov[2]);
 
 /** console_ring_consume: forget the oldest n bytes (n ≤ length). */
-void console_ring_consume(ConsoleRing *ring, gsize n);
+void console_ring_consume(ConsoleRing *ring, size_t n);
 
 /** console_ring_copy_to: append every byte held in ring to dst, oldest first. */
 void console_ring_copy_to(const ConsoleRing *ring, ConsoleRing *dst);

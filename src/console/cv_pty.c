@@ -6,6 +6,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "util/cv_mem.h"
+
 #define VIR_FROM_THIS VIR_FROM_NONE
 
 int
@@ -58,7 +60,7 @@ cv_pty_open(int *ret_master, char **ret_slave_path, int *ret_slave, CvError **er
 
     *ret_master = master;
     if (ret_slave_path)
-        *ret_slave_path = g_strdup(path);
+        *ret_slave_path = cv_xstrdup(path);
     if (ret_slave)
         *ret_slave = slave;
     else

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util/cv_mem.h"
+
 const char *
 cv_error_prefix_for_code(int code)
 {
@@ -33,15 +35,15 @@ cv_error_setv(CvError **err, int domain, int code, int errnum, const char *fmt, 
 {
     if (!err || *err)
         return;
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
-    CvError *e = g_new0(CvError, 1);
+    cv_autofree char *text = cv_xvasprintf(fmt, ap);
+    CvError *e = cv_xcalloc(1, sizeof(*e));
     e->domain = domain;
     e->code = code;
     e->sys_errno = errnum;
     if (errnum)
-        e->message = g_strdup_printf("%s: %s", text, g_strerror(errnum));
+        e->message = cv_xasprintf("%s: %s", text, strerror(errnum));
     else
-        e->message = g_strconcat(cv_error_prefix_for_code(code), text, NULL);
+        e->message = cv_xasprintf("%s%s", cv_error_prefix_for_code(code), text);
     *err = e;
 }
 
@@ -70,10 +72,10 @@ cv_error_prefix(CvError **err, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *prefix = g_strdup_vprintf(fmt, ap);
+    cv_autofree char *prefix = cv_xvasprintf(fmt, ap);
     va_end(ap);
-    char *joined = g_strconcat(prefix, (*err)->message, NULL);
-    g_free((*err)->message);
+    char *joined = cv_xasprintf("%s%s", prefix, (*err)->message);
+    free((*err)->message);
     (*err)->message = joined;
 }
 
@@ -82,6 +84,6 @@ cv_error_free(CvError *err)
 {
     if (!err)
         return;
-    g_free(err->message);
-    g_free(err);
+    free(err->message);
+    free(err);
 }

@@ -1,7 +1,13 @@
 #pragma once
 
-#include <glib.h>
 #include <libvirt/virterror.h>
+
+/* Built with and without GLib (the console relay is libc-only): the g_autoptr support only
+ * where GLib is there. */
+#if __has_include(<glib.h>)
+#include <glib.h>
+#define CV_ERROR_HAVE_GLIB 1
+#endif
 
 /*
  * The one error type of Cocoon. `code` and `domain` are libvirt's virErrorNumber and
@@ -21,23 +27,26 @@ typedef struct {
  * The message is prefixed the way libvirt prefixes that code
  * (e.g. VIR_ERR_CONFIG_UNSUPPORTED → "unsupported configuration: ").
  */
-void cv_error_set(CvError **err, int domain, int code, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+void cv_error_set(CvError **err, int domain, int code, const char *fmt, ...)
+    __attribute__((format(gnu_printf, 4, 5)));
 
 /**
  * cv_error_set_errno: a VIR_ERR_SYSTEM_ERROR carrying errnum; ": strerror(errnum)" is appended
  * to the message as libvirt does.
  */
 void cv_error_set_errno(CvError **err, int domain, int errnum, const char *fmt, ...)
-    G_GNUC_PRINTF(4, 5);
+    __attribute__((format(gnu_printf, 4, 5)));
 
 /**
  * cv_error_prefix: put context in front of an error already set, keeping its code and its
  * words: "cannot start domain 'web1': " + old message.
  */
-void cv_error_prefix(CvError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void cv_error_prefix(CvError **err, const char *fmt, ...) __attribute__((format(gnu_printf, 2, 3)));
 
 /** cv_error_prefix_for_code: the text libvirt puts before a message of this code, or "". */
 const char *cv_error_prefix_for_code(int code);
 
 void cv_error_free(CvError *err);
+#ifdef CV_ERROR_HAVE_GLIB
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CvError, cv_error_free)
+#endif

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,30 +50,33 @@ relay_main_usage(FILE *out)
 }
 
 static bool
-relay_main_parse_size(const char *arg, gsize *ret)
+relay_main_parse_size(const char *arg, size_t *ret)
 {
-    guint64 v;
+    unsigned long long v;
     char *end;
 
     errno = 0;
-    v = g_ascii_strtoull(arg, &end, 10);
-    if (errno || end == arg)
+    v = strtoull(arg, &end, 10);
+    if (errno || end == arg || *arg == '-' || *arg == '+' || *arg == ' ')
         return false;
     if (*end == 'K' || *end == 'k')
         v *= 1024, end++;
     else if (*end == 'M' || *end == 'm')
         v *= 1024 * 1024, end++;
-    if (*end || v == 0 || v > G_MAXUINT32)
+    if (*end || v == 0 || v > UINT32_MAX)
         return false;
     *ret = v;
     return true;
 }
 
+/* A decimal from 0 to INT_MAX, nothing else around it. */
 static bool
 relay_main_parse_int(const char *arg, int *ret)
 {
-    gint64 v;
-    if (!g_ascii_string_to_signed(arg, 10, 0, G_MAXINT, &v, NULL))
+    char *end;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (errno || end == arg || *end || *arg == '+' || *arg == ' ' || v < 0 || v > INT_MAX)
         return false;
     *ret = (int)v;
     return true;
@@ -121,7 +126,7 @@ relay_main_daemonize(void)
 {
     pid_t pid = fork();
     if (pid < 0) {
-        fprintf(stderr, "error: cannot fork: %s\n", g_strerror(errno));
+        fprintf(stderr, "error: cannot fork: %s\n", strerror(errno));
         exit(EXIT_FAILURE);
     }
     if (pid > 0) {
@@ -181,8 +186,8 @@ main(int argc, char **argv)
     const char *pty_path = NULL, *log_path = NULL;
     int pty_fd = -1, ready_fd = -1, pid = 0;
     bool daemon = false, detached = false;
-    g_autoptr(CvError) err = NULL;
-    g_autoptr(ConsoleRelay) relay = NULL;
+    CvError *err = NULL;
+    ConsoleRelay *relay = NULL;
     int c;
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -237,7 +242,7 @@ main(int argc, char **argv)
     }
     cfg.watch_pid = pid;
     if (detached && !relay_main_detached_setup(&pty_fd, &ready_fd)) {
-        fprintf(stderr, "error: cannot detach: %s\n", g_strerror(errno));
+        fprintf(stderr, "error: cannot detach: %s\n", strerror(errno));
         return EXIT_FAILURE;
     }
     if (ready_fd >= 0)
@@ -247,7 +252,7 @@ main(int argc, char **argv)
     if (log_path) {
         cfg.log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (cfg.log_fd < 0) {
-            fprintf(stderr, "error: cannot open log file '%s': %s\n", log_path, g_strerror(errno));
+            fprintf(stderr, "error: cannot open log file '%s': %s\n", log_path, strerror(errno));
             return EXIT_FAILURE;
         }
     }
@@ -280,17 +285,18 @@ main(int argc, char **argv)
     relay_running = NULL;
     if (rc < 0)
         goto error;
+    console_relay_free(relay);
     if (cfg.log_fd >= 0)
         close(cfg.log_fd);
     return EXIT_SUCCESS;
 
 error:
     if (cfg.log_fd >= 0) {
-        g_autofree char *line = g_strdup_printf("error: %s\n", err->message);
-        if (write(cfg.log_fd, line, strlen(line)) < 0) {
-        }
+        dprintf(cfg.log_fd, "error: %s\n", err->message);
         close(cfg.log_fd);
     }
     fprintf(stderr, "error: %s\n", err->message);
+    cv_error_free(err);
+    console_relay_free(relay);
     return EXIT_FAILURE;
 }
