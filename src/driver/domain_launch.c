@@ -239,28 +239,6 @@ launch_helper_finish(pid_t pid, unsigned long long start_time)
         cv_process_stop(pid, start_time, LAUNCH_STOP_TERM_MS, LAUNCH_STOP_KILL_MS, NULL);
 }
 
-/* Remove everything in the live directory but the logs (the VMM's, the relay's). */
-static void
-launch_live_dir_empty(const char *live)
-{
-    int fd = open(live, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!dir) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-            g_str_has_suffix(de->d_name, ".log"))
-            continue;
-        if (unlinkat(fd, de->d_name, 0) < 0 && (errno == EISDIR || errno == EPERM))
-            cv_dir_remove_tree_at(fd, de->d_name, NULL);
-    }
-    closedir(dir);
-}
-
 void
 domain_launch_teardown(DomainStore *store, const char *name, const DomainStatus *st)
 {
@@ -273,8 +251,9 @@ domain_launch_teardown(DomainStore *store, const char *name, const DomainStatus 
         host_tap_remove(st->taps[i], NULL);
     for (size_t i = 0; st->overlays && st->overlays[i]; i++)
         unlink(st->overlays[i]);
+    /* everything in the live directory but the logs (the VMM's, the relay's) */
     g_autofree char *live = domain_store_live_dir(store, name);
-    launch_live_dir_empty(live);
+    cv_dir_empty_at(AT_FDCWD, live, ".log", NULL);
 }
 
 int

@@ -182,24 +182,6 @@ subdir_open(const char *parent, const char *sub, CvError **err)
     return cv_dir_open(path, err);
 }
 
-static void
-store_trash_empty(DomainStore *store)
-{
-    int fd = openat(store->trash_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!dir) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(dir))) {
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            cv_dir_remove_tree_at(store->trash_fd, de->d_name, NULL);
-    }
-    closedir(dir);
-}
-
 DomainStore *
 domain_store_open(const char *root, const char *run, CvError **err)
 {
@@ -220,7 +202,7 @@ domain_store_open(const char *root, const char *run, CvError **err)
         return NULL;
     store->defs = domain_def_cache_new(store->domains_fd, store->run_domains_fd);
     /* leftovers of an undefine that was interrupted after its (durable) rename */
-    store_trash_empty(store);
+    cv_dir_empty_at(store->trash_fd, ".", NULL, NULL);
     return g_steal_pointer(&store);
 }
 

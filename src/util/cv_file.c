@@ -242,26 +242,39 @@ cv_dir_ensure(const char *path, mode_t mode, CvError **err)
     return dir_sync_path(parent, err);
 }
 
+/* cv_dir_empty_at on the open directory fd, which it takes over. */
 static int
-remove_children(int dirfd, const char *path, CvError **err)
+dir_empty_fd(int fd, const char *name, const char *keep_suffix, CvError **err)
 {
-    DIR *dir = fdopendir(dirfd);
+    DIR *dir = fdopendir(fd);
     if (!dir) {
         int saved = errno;
-        close(dirfd);
-        cv_error_set_errno(err, VIR_FROM_NONE, saved, "cannot read directory '%s'", path);
+        close(fd);
+        cv_error_set_errno(err, VIR_FROM_NONE, saved, "cannot read directory '%s'", name);
         return -1;
     }
     int ret = 0;
     struct dirent *de;
-    while (ret == 0 && (de = readdir(dir))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+    while ((de = readdir(dir))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            (keep_suffix && g_str_has_suffix(de->d_name, keep_suffix)))
             continue;
-        if (cv_dir_remove_tree_at(dirfd, de->d_name, err) < 0)
+        if (cv_dir_remove_tree_at(fd, de->d_name, err) < 0)
             ret = -1;
     }
     closedir(dir);
     return ret;
+}
+
+int
+cv_dir_empty_at(int dirfd, const char *name, const char *keep_suffix, CvError **err)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot read directory '%s'", name);
+        return -1;
+    }
+    return dir_empty_fd(fd, name, keep_suffix, err);
 }
 
 int
@@ -274,7 +287,7 @@ cv_dir_remove_tree_at(int dirfd, const char *name, CvError **err)
     int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
         goto fail;
-    if (remove_children(sub, name, err) < 0)
+    if (dir_empty_fd(sub, name, NULL, err) < 0)
         return -1;
     if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
         return 0;

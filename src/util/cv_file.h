@@ -81,6 +81,13 @@ int cv_dir_sync(int dirfd, const char *path, CvError **err);
 int cv_dir_ensure(const char *path, mode_t mode, CvError **err);
 
 /**
+ * cv_dir_empty_at: remove every entry of the directory `name` under dirfd ("." for dirfd
+ * itself; no symlink is followed), each with all below it, but those whose name ends in
+ * keep_suffix (NULL: none). Goes on past a failure; 0, or -1 with *err set by the first one.
+ */
+int cv_dir_empty_at(int dirfd, const char *name, const char *keep_suffix, CvError **err);
+
+/**
  * cv_dir_remove_tree_at: remove `name` under dirfd and everything below it (no symlink is
  * followed). A missing name is not an error. 0 or -1 with *err.
  */
