@@ -6,6 +6,7 @@
 #include "console/console_relay.h"
 #include "console/cv_pty.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -55,9 +56,11 @@ relay_main_parse_size(const char *arg, size_t *ret)
     unsigned long long v;
     char *end;
 
+    if (!isdigit((unsigned char)*arg)) /* strtoull would take blanks and a sign */
+        return false;
     errno = 0;
     v = strtoull(arg, &end, 10);
-    if (errno || end == arg || *arg == '-' || *arg == '+' || *arg == ' ')
+    if (errno)
         return false;
     if (*end == 'K' || *end == 'k')
         v *= 1024, end++;
@@ -74,9 +77,11 @@ static bool
 relay_main_parse_int(const char *arg, int *ret)
 {
     char *end;
+    if (!isdigit((unsigned char)*arg)) /* strtoll would take blanks and a sign */
+        return false;
     errno = 0;
     long long v = strtoll(arg, &end, 10);
-    if (errno || end == arg || *end || *arg == '+' || *arg == ' ' || v < 0 || v > INT_MAX)
+    if (errno || *end || v > INT_MAX)
         return false;
     *ret = (int)v;
     return true;
@@ -190,7 +195,8 @@ main(int argc, char **argv)
     ConsoleRelay *relay = NULL;
     int c;
 
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    int opt_index = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, &opt_index)) != -1) {
         bool ok = true;
         switch (c) {
         case OPT_PTY_FD:
@@ -231,8 +237,8 @@ main(int argc, char **argv)
             return EXIT_FAILURE;
         }
         if (!ok) {
-            fprintf(stderr, "error: invalid value '%s' for option '%s'\n", optarg,
-                    argv[optind - 1]);
+            fprintf(stderr, "error: invalid value '%s' for option '--%s'\n", optarg,
+                    longopts[opt_index].name);
             return EXIT_FAILURE;
         }
     }
