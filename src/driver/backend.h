@@ -28,13 +28,17 @@ typedef struct {
     const char *const *disk_paths;
     /* FC: the uncompressed vmlinux to boot (extracted from a bzImage). NULL: <os><kernel>. */
     const char *kernel_path;
+    /* CH: the PTY console `virsh console` attaches to is the VMM's stdin/stdout (mode Tty), a
+     * PTY the driver made, instead of a PTY of CH's own (see ch_process.h for why). */
+    bool console_stdio;
 } BackendLowerCtx;
 
 /* What the local driver prepared for one boot: everything host-specific the backend needs. */
 typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
     const char *log_path;     /* the VMM's log file (pre-created by the backend) */
-    int console_fd;           /* FC: the PTY end given to the VMM as stdin/stdout; -1: none */
+    int console_fd;           /* the PTY end given to the VMM as stdin/stdout; -1: none (CH:
+                                 set exactly when lower.console_stdio) */
     const char *exit_path;    /* where the VMM's waiter records how it ended */
     BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
 } BackendLaunchCtx;

@@ -106,6 +106,22 @@ launch_has_console(const DomainDef *def)
     return def->nserials > 0 || def->nconsoles > 0;
 }
 
+/* Whether the relay reads a PTY of the driver's that the VMM gets as its stdin/stdout: FC's
+ * only console; CH's when it has a pty console (ch/ch_process.h says why not CH's own PTY). */
+static bool
+launch_console_stdio(const CocoonBackend *backend, const DomainDef *def)
+{
+    if (backend->kind == BACKEND_FIRECRACKER)
+        return launch_has_console(def);
+    for (size_t i = 0; i < def->nserials; i++)
+        if (def->serials[i]->type == DOMAIN_CHR_TYPE_PTY)
+            return true;
+    for (size_t i = 0; i < def->nconsoles; i++)
+        if (def->consoles[i]->type == DOMAIN_CHR_TYPE_PTY)
+            return true;
+    return false;
+}
+
 /* The relay of a boot: spawned as soon as what it needs exists, waited for last, so that its
  * start-up overlaps the VMM's. */
 typedef struct {
@@ -151,10 +167,10 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
         if (!(p->kernel = kernel_image_resolve(def->os.kernel, cache, err)))
             return -1;
     }
-    /* FC's console is its stdin/stdout: a PTY whose master the relay gets. The relay starts
-     * first, so that its start-up overlaps the VMM's; it needs no pid to watch, as it ends on
-     * the PTY's hang-up once the VMM, the slave's last holder, is gone. */
-    if (backend->kind == BACKEND_FIRECRACKER && launch_has_console(def)) {
+    /* The console on the VMM's stdin/stdout: a PTY whose master the relay gets. The relay
+     * starts first, so that its start-up overlaps the VMM's; it needs no pid to watch, as it
+     * ends on the PTY's hang-up once the VMM, the slave's last holder, is gone. */
+    if (launch_console_stdio(backend, def)) {
         if (local_console_pty_open(&p->pty_master, &p->pty_slave, err) < 0)
             return -1;
         r->pty_master = p->pty_master;
@@ -176,6 +192,7 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
                 .tap_names = (const char *const *)p->tap_names->pdata,
                 .disk_paths = (const char *const *)p->disk_paths->pdata,
                 .kernel_path = p->kernel,
+                .console_stdio = p->pty_slave >= 0,
             },
     };
     BackendVm vm = {0};

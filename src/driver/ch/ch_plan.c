@@ -93,6 +93,21 @@ ch_plan_chr(const DomainChrDef *chr)
     return plan;
 }
 
+/* The PTY device `virsh console` attaches to (the virtio-console when the first <console> is
+ * one, else the serial port; the other one when the preferred one is no PTY) goes on the
+ * VMM's stdin/stdout instead. */
+static void
+ch_plan_console_stdio(const DomainDef *def, ChPlan *plan)
+{
+    bool virtio = def->nconsoles > 0 && def->consoles[0]->target_type == DOMAIN_CHR_TARGET_VIRTIO;
+    ChChrPlan *first = virtio ? &plan->console : &plan->serial;
+    ChChrPlan *second = virtio ? &plan->serial : &plan->console;
+    if (first->mode == CH_CHR_PTY)
+        first->mode = CH_CHR_TTY;
+    else if (second->mode == CH_CHR_PTY)
+        second->mode = CH_CHR_TTY;
+}
+
 static const char *
 ch_plan_image_type(const char *format)
 {
@@ -218,6 +233,8 @@ ch_plan_new(const DomainDef *def, const BackendLowerCtx *ctx, CvError **err)
 
     plan->serial = ch_plan_chr(ch_validate_serial_device(def));
     plan->console = ch_plan_chr(ch_validate_virtio_console(def));
+    if (ctx->console_stdio)
+        ch_plan_console_stdio(def, plan);
 
     if (def->memballoon && !def->memballoon->none) {
         plan->balloon = true;

@@ -178,8 +178,8 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     int log_fd = cv_process_open_log(ctx->log_path, err);
     if (log_fd < 0)
         return -1;
-    int rc = cv_process_spawn_waited((const char *const *)argv, -1, -1, log_fd, ctx->exit_path,
-                                     &pid, &ret_vm->waiter_pid, err);
+    int rc = cv_process_spawn_waited((const char *const *)argv, ctx->console_fd, ctx->console_fd,
+                                     log_fd, ctx->exit_path, &pid, &ret_vm->waiter_pid, err);
     close(log_fd);
     if (rc < 0)
         return -1;
@@ -192,7 +192,8 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
         ch_process_abort(pid, start_time, sock);
         return -1;
     }
-    g_autofree char *console = ch_process_console_path(def, info);
+    /* on the driver's PTY (stdin/stdout) the console has no path of CH's */
+    g_autofree char *console = ctx->console_fd >= 0 ? NULL : ch_process_console_path(def, info);
     json_object_put(info);
     if (paused && ch_api_vm_pause(sock, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
