@@ -1,6 +1,9 @@
 #include "backend_common.h"
 
+#include <fcntl.h>
 #include <glib.h>
+#include <string.h>
+#include <unistd.h>
 
 static int
 backend_common_validate_action(const char *element, DomainLifecycleAction action,
@@ -48,4 +51,32 @@ backend_common_disk_path(const DomainDef *def, const BackendLowerCtx *ctx, size_
     if (ctx->disk_paths && ctx->disk_paths[i])
         return ctx->disk_paths[i];
     return def->disks[i]->source;
+}
+
+bool
+backend_common_log_has(const char *path, const char *needle)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool found = false;
+    char buf[8192];
+    size_t want = strlen(needle), keep = 0; /* kept between reads: a match may span two */
+    off_t at = 0;
+    for (;;) {
+        ssize_t n = pread(fd, buf + keep, sizeof(buf) - 1 - keep, at);
+        if (n <= 0)
+            break;
+        at += n;
+        size_t len = keep + (size_t)n;
+        buf[len] = '\0';
+        if (g_strstr_len(buf, (gssize)len, needle)) {
+            found = true;
+            break;
+        }
+        keep = MIN(len, want - 1);
+        memmove(buf, buf + len - keep, keep);
+    }
+    close(fd);
+    return found;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "driver/backend.h"
@@ -7,8 +8,9 @@
 #include "xml/domain_def.h"
 
 /*
- * What the FC and CH backends share word for word: the lifecycle actions both honour, and the
- * defaults of BackendLowerCtx (which TAP an interface opens, which file a disk is).
+ * What the FC and CH backends share word for word: the lifecycle actions both honour, the
+ * defaults of BackendLowerCtx (which TAP an interface opens, which file a disk is), and how
+ * their logs are searched.
  */
 
 /**
@@ -31,3 +33,9 @@ char *backend_common_tap_name(const DomainDef *def, const BackendLowerCtx *ctx, 
  */
 const char *backend_common_disk_path(const DomainDef *def, const BackendLowerCtx *ctx,
                                      size_t i);
+
+/**
+ * backend_common_log_has: whether the (VMM log) file at path holds needle; false when it
+ * cannot be read.
+ */
+bool backend_common_log_has(const char *path, const char *needle);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -180,12 +181,25 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
 
     g_autofree char *log = g_build_filename(p->live, DOMAIN_LAUNCH_LOG, NULL);
     g_autofree char *exit_file = g_build_filename(p->live, DOMAIN_LAUNCH_EXIT, NULL);
+    g_autofree char *notes = g_build_filename(p->live, DOMAIN_LAUNCH_NOTES, NULL);
+    g_autofree char *stop = g_build_filename(p->live, DOMAIN_LAUNCH_STOP, NULL);
+    const char *waiter_opts[] = {"--notes", notes, "--stop-request", stop, NULL};
     unlink(exit_file);
+    unlink(notes);
+    unlink(stop);
+    /* one log per boot, and the one before: Firecracker writes its log from the start of the
+     * file, over what was there, and a crash is told by what this boot's VMM logged */
+    g_autofree char *previous = g_build_filename(p->live, DOMAIN_LAUNCH_LOG_PREVIOUS, NULL);
+    if (rename(log, previous) < 0 && errno != ENOENT) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot rename '%s' to '%s'", log, previous);
+        return -1;
+    }
     BackendLaunchCtx ctx = {
         .binary = p->binary,
         .log_path = log,
         .console_fd = p->pty_slave,
         .exit_path = exit_file,
+        .waiter_opts = waiter_opts,
         .lower =
             {
                 .run_dir = p->live,
@@ -284,4 +298,67 @@ domain_launch_exit_status(DomainStore *store, const char *name, const DomainStat
     if (cv_process_exit_status_read(path, &status) < 0)
         return -1;
     return status;
+}
+
+char *
+domain_launch_last_note(DomainStore *store, const char *name)
+{
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *path = g_build_filename(live, DOMAIN_LAUNCH_NOTES, NULL);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    g_strchomp(text);
+    const char *nl = strrchr(text, '\n');
+    return *text ? g_strdup(nl ? nl + 1 : text) : NULL;
+}
+
+bool
+domain_launch_exit_crashed(DomainStore *store, const char *name, const DomainStatus *st,
+                           const CocoonBackend *backend, int status)
+{
+    if (!backend || !backend->exit_crashed)
+        return false;
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *log = g_build_filename(live, DOMAIN_LAUNCH_LOG, NULL);
+    return backend->exit_crashed(log, status);
+}
+
+/* The parent of pid, from /proc/PID/stat (field 4), or 0. */
+static pid_t
+launch_parent_of(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    const char *p = strrchr(text, ')');
+    int ppid = 0;
+    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+        return 0;
+    return (pid_t)ppid;
+}
+
+int
+domain_launch_request_stop(DomainStore *store, const char *name, const DomainStatus *st,
+                           unsigned int shutdown_ms, unsigned int term_ms, CvError **err)
+{
+    /* the waiter is the VMM's parent for as long as the VMM runs: that tells it from a pid
+     * that was reused */
+    if (st->waiter_pid <= 0 || launch_parent_of(st->pid) != st->waiter_pid) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
+                     "the VMM of domain '%s' has no waiter to stop it", name);
+        return -1;
+    }
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *path = g_build_filename(live, DOMAIN_LAUNCH_STOP, NULL);
+    g_autofree char *text = g_strdup_printf("%u %u\n", shutdown_ms, term_ms);
+    if (cv_file_write_atomic(path, text, strlen(text), 0600, err) < 0)
+        return -1;
+    if (kill(st->waiter_pid, SIGUSR1) < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot signal the waiter of domain '%s'",
+                           name);
+        return -1;
+    }
+    return 0;
 }

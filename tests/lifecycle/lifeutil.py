@@ -3,6 +3,8 @@ cocoon:///embed?root=TMP with the simulators plugged in through COCOON_FIRECRACK
 COCOON_CLOUD_HYPERVISOR, domains keeping <emulator>/usr/bin/firecracker</emulator>."""
 
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -153,6 +155,31 @@ class Root:
 
     def pid(self, name):
         return int(self.status(name).get("pid", "0"))
+
+    def console_type(self, name, text, wait_for_output=b"login: "):
+        """Attach `cocoonvirsh console` on a terminal, wait for wait_for_output, type text,
+        leave with Ctrl+]; returns what the console showed."""
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(VIRSH, [VIRSH, "-c", self.uri, "console", name], self.env)
+        seen = b""
+        deadline = time.time() + 10
+        try:
+            while time.time() < deadline and wait_for_output not in seen:
+                if select.select([fd], [], [], 0.1)[0]:
+                    seen += os.read(fd, 4096)
+            os.write(fd, text.encode())
+            time.sleep(0.3)
+            os.write(fd, b"\x1d")
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                if select.select([fd], [], [], 0.1)[0]:
+                    seen += os.read(fd, 4096)
+        except OSError:
+            pass  # the console ended (the VM went)
+        os.close(fd)
+        os.waitpid(pid, 0)
+        return seen
 
     def kill_vmm(self, name, sig):
         pid = self.pid(name)

@@ -361,6 +361,14 @@ ch_vm_guest_event(SimGuestEvent ev, gpointer user_data)
         ch_vm_reboot(s);
         return;
     }
+    if (ev == SIM_GUEST_CRASH) {
+        /* as real CH v53: the VMM goes, with exit status 0, even with --no-shutdown */
+        ch_sim_log(s, "ERROR", "VCPU generated error: VcpuRun(Failed to run vcpu\n\nCaused by:\n"
+                   "    Unexpected exit reason on vcpu run: InternalError)");
+        ch_vm_shutdown(s);
+        ch_sim_quit(s, 0);
+        return;
+    }
     ch_sim_log(s, "INFO", "guest powered off");
     if (s->no_shutdown) {
         ch_vm_shutdown(s);

@@ -222,8 +222,13 @@ sim_guest_go_down(SimGuest *g, SimGuestEvent ev)
     GuestEventCall *c = g_new0(GuestEventCall, 1);
 
     sim_guest_print(g, "\r\n");
-    sim_guest_printk(g, "systemd-shutdown[1]: Syncing filesystems and block devices.");
-    sim_guest_printk(g, ev == SIM_GUEST_REBOOT ? "reboot: Restarting system" : "reboot: Power down");
+    if (ev == SIM_GUEST_CRASH) {
+        sim_guest_printk(g, "traps: cocoon-crash: general protection fault");
+    } else {
+        sim_guest_printk(g, "systemd-shutdown[1]: Syncing filesystems and block devices.");
+        sim_guest_printk(g, ev == SIM_GUEST_REBOOT ? "reboot: Restarting system"
+                                                   : "reboot: Power down");
+    }
     g->state = ev == SIM_GUEST_REBOOT ? GUEST_OFF : GUEST_HALTED;
     g->logged_in = FALSE;
     c->g = g;
@@ -255,6 +260,10 @@ sim_guest_command(SimGuest *g, SimPort *p, const char *raw)
     }
     if (g_str_equal(cmd, "reboot") || g_str_equal(cmd, "shutdown -r now")) {
         sim_guest_go_down(g, SIM_GUEST_REBOOT);
+        return;
+    }
+    if (g_str_equal(cmd, "crash")) {
+        sim_guest_go_down(g, SIM_GUEST_CRASH);
         return;
     }
     if (!g->logged_in) {

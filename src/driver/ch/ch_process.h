@@ -41,5 +41,12 @@ int ch_process_resume(const BackendVm *vm, CvError **err);
 /** ch_process_shutdown: vm.power-button; the VMM exits once the guest has powered off. */
 int ch_process_shutdown(const BackendVm *vm, CvError **err);
 
+/**
+ * ch_process_exit_crashed: whether CH logged a vCPU error ("VCPU generated error …") in
+ * log_path: CH then exits 0 as after a guest power-off, and its event
+ * monitor says the same ("shutdown", "deleted") for both.
+ */
+bool ch_process_exit_crashed(const char *log_path, int status);
+
 /** ch_process_reboot: vm.reboot; the VMM stays up and the VM ends Running. */
 int ch_process_reboot(const BackendVm *vm, CvError **err);
