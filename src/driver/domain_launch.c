@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver/disk_overlay.h"
@@ -44,6 +45,60 @@ launch_prep_clear(LaunchPrep *p)
         close(p->pty_master);
     if (p->pty_slave >= 0)
         close(p->pty_slave);
+}
+
+/*
+ * A file the definition names must be there before anything is spawned, and be what its
+ * element says: a regular file, a block device for <disk type='block'>; readable, and
+ * writable for a disk the guest writes to. The VMMs' own words ("Cannot open the kernel
+ * image") name no path.
+ */
+static int
+launch_check_file(const char *what, const char *path, bool block, bool writable, CvError **err)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int errnum = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        if (fstat(fd, &sb) < 0)
+            errnum = errno;
+        else if (S_ISDIR(sb.st_mode))
+            errnum = EISDIR;
+        else if (block && !S_ISBLK(sb.st_mode))
+            errnum = ENOTBLK;
+        else if (!block && !S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
+            errnum = EINVAL;
+        close(fd);
+    }
+    if (!errnum && writable && access(path, W_OK) < 0)
+        errnum = errno;
+    if (errnum) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errnum, "cannot use %s '%s'", what, path);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+launch_check_files(const DomainDef *def, CvError **err)
+{
+    const DomainOSDef *os = &def->os;
+    if ((os->kernel && launch_check_file("kernel", os->kernel, false, false, err) < 0) ||
+        (os->initrd && launch_check_file("initrd", os->initrd, false, false, err) < 0) ||
+        (os->loader && launch_check_file("loader", os->loader, false, false, err) < 0))
+        return -1;
+    for (size_t i = 0; i < def->ndisks; i++) {
+        const DomainDiskDef *disk = def->disks[i];
+        if (!disk->source)
+            continue;
+        g_autofree char *what = g_strdup_printf("disk '%s' source", disk->target_dev);
+        /* a transient disk's guest writes to its overlay */
+        bool writable = !disk->readonly && !disk->transient;
+        if (launch_check_file(what, disk->source, disk->type == DOMAIN_DISK_TYPE_BLOCK, writable,
+                              err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Append s to the NULL-terminated *v. */
@@ -246,7 +301,10 @@ domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBacken
 
     LaunchRelay r = {
         .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
-    int rc = cv_dir_ensure(p.live, 0700, err);
+    /* before anything is made */
+    int rc = launch_check_files(def, err);
+    if (rc == 0)
+        rc = cv_dir_ensure(p.live, 0700, err);
     if (rc == 0)
         rc = launch_run(store, config, backend, def, paused, &p, &r, &st, err);
     local_console_relay_clear(&r.relay);

@@ -76,7 +76,8 @@ class Root:
             f.truncate(size)
         return path
 
-    def xml(self, name, backend="fc", disks=(), nets="", extra="", kernel=None, devices=""):
+    def xml(self, name, backend="fc", disks=(), nets="", extra="", kernel=None, devices="",
+            initrd=None):
         emulator = "/usr/bin/firecracker" if backend == "fc" else "/usr/bin/cloud-hypervisor"
         if backend == "fc":
             console = "<serial type='pty'><target port='0'/></serial>"
@@ -95,6 +96,7 @@ class Root:
   <memory unit='MiB'>128</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type><kernel>{kernel or self.kernel}</kernel>
+    {f"<initrd>{initrd}</initrd>" if initrd else ""}
     <cmdline>{cmdline}</cmdline></os>
   {extra}
   <devices>
