@@ -183,6 +183,28 @@ class Root:
         os.waitpid(pid, 0)
         return seen
 
+    def start_console(self, name, until=b"login: "):
+        """`cocoonvirsh start --console` on a terminal: seconds until `until` shows (None:
+        not within 10 s); leaves the console with Ctrl+]."""
+        t0 = time.monotonic()
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(VIRSH, [VIRSH, "-c", self.uri, "start", name, "--console"], self.env)
+        seen, took = b"", None
+        try:
+            while time.monotonic() - t0 < 10:
+                if select.select([fd], [], [], 0.02)[0]:
+                    seen += os.read(fd, 4096)
+                if until in seen:
+                    took = time.monotonic() - t0
+                    break
+            os.write(fd, b"\x1d")
+        except OSError:
+            pass
+        os.close(fd)
+        os.waitpid(pid, 0)
+        return took
+
     def kill_vmm(self, name, sig):
         pid = self.pid(name)
         if pid > 0 and alive(pid):

@@ -67,7 +67,10 @@ ch_vm_prepare_one(ChSim *s, const char *key, const char *port, gboolean *stdin_u
             ch_error_set(err, "Error creating console devices", "Error creating PTY", e, NULL);
             return -1;
         }
-        sim_guest_port_add_fds(s->guest, port, m, m, sub, TRUE);
+        /* as CH, the sim holds only the master: a reader that opens the PTY late gets the
+         * output up to a second later */
+        close(sub);
+        sim_guest_port_add_pty(s->guest, port, m);
         json_object_object_add(c, "file", json_object_new_string(path));
     } else if (g_strcmp0(mode, "Tty") == 0) {
         sim_guest_port_add_fds(s->guest, port, *stdin_used ? -1 : 0, 1, -1, FALSE);
