@@ -69,7 +69,8 @@ common64:
         movl    %ecx, %gs
         movq    $stack_top, %rsp
         movl    %eax, %r8d
-        /* .bss is ours to clear: a VMM that resets the guest in place may not */
+        /* .bss is ours to clear: a VMM that resets the guest in place may not.  It is kept
+         * small (big buffers are in .noinit, cleared when used): rep stos is emulated. */
         movq    $__bss_start, %rdi
         movq    $__bss_end, %rcx
         subq    %rdi, %rcx

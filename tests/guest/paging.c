@@ -11,7 +11,8 @@
 #define POOL_PAGES 6
 
 extern uint64_t pml4[512];
-static uint64_t pool[POOL_PAGES][512] __attribute__((aligned(4096)));
+/* not cleared at boot (that costs time under an emulator): cleared when taken */
+static uint64_t pool[POOL_PAGES][512] __attribute__((aligned(4096), section(".noinit")));
 static unsigned pool_used;
 
 static uint64_t *next_level(uint64_t *table, unsigned index)
@@ -19,7 +20,8 @@ static uint64_t *next_level(uint64_t *table, unsigned index)
     if (!(table[index] & PAGE_PRESENT)) {
         if (pool_used == POOL_PAGES)
             return NULL;
-        uint64_t *t = pool[pool_used++];     /* zero: .bss is cleared at boot */
+        uint64_t *t = pool[pool_used++];
+        memset(t, 0, 4096);
         table[index] = (uint64_t)t | PAGE_PRESENT | PAGE_RW;
     }
     return (uint64_t *)(table[index] & ADDR_MASK);

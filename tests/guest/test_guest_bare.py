@@ -139,9 +139,14 @@ class Vm:
         return self.proc.poll() is None
 
     def log(self):
+        """The VMM's stderr, and its own log file when it has one."""
         self.logf.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        text = ""
+        for path in (self.log_path, getattr(self, "vmm_log", None)):
+            if path:
+                with open(path, "rb") as f:
+                    text += f.read().decode("utf-8", "replace")
+        return text
 
     def close(self):
         if self.proc.poll() is None:
@@ -272,7 +277,11 @@ def fc_start(fc, tmp, tag, cfg, api=False):
     path = os.path.join(tmp, f"fc-{tag}.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
-    argv = [fc, "--id", f"guest-bare-{tag}", "--config-file", path]
+    # FC logs to stdout unless told otherwise: into a file, away from the serial console.
+    fclog = os.path.join(tmp, f"fc-{tag}.fclog")
+    open(fclog, "w").close()
+    argv = [fc, "--id", f"guest-bare-{tag}", "--config-file", path, "--log-path", fclog,
+            "--level", "Info"]
     sock = None
     if api:
         sock = os.path.join(tmp, f"fc-{tag}.sock")
@@ -280,6 +289,7 @@ def fc_start(fc, tmp, tag, cfg, api=False):
     else:
         argv.append("--no-api")
     vm = Vm(f"firecracker ({tag})", argv, os.path.join(tmp, f"fc-{tag}.log"))
+    vm.vmm_log = fclog
     return vm, sock
 
 
@@ -318,10 +328,14 @@ def test_firecracker(fc, guest, tmp, tap):
         vm.send("crash")
         vm.expect(r"crashing\r\n", 5)
         rc = vm.wait_exit()
-        check(rc == 1, f"fc: exit status {rc} after a triple fault, expected 1")
+        # FC v1.16.1 stops on KVM's shutdown exit and logs it; its exit status is racy
+        # here: mostly 1 ("MicroVMStopped without an error: GenericError"), sometimes 0.
+        check(rc in (0, 1), f"fc: exit status {rc} after a triple fault, expected 1 (or 0)")
+        check("Unexpected exit reason on vcpu run: Shutdown" in vm.log(),
+              f"fc: no triple-fault (Shutdown) exit in the log:\n{vm.log()[-1000:]}")
     finally:
         vm.close()
-    print("ok fc: no disk -> error, crash -> exit 1")
+    print(f"ok fc: no disk -> error, crash -> vCPU shutdown exit, FC exit status {rc}")
 
     # Ctrl+Alt+Del through the API: the guest resets, FC exits 0.
     vm, sock = fc_start(fc, tmp, "cad", fc_config(guest, boot_args), api=True)
