@@ -11,6 +11,7 @@
 #define BOOT_PVH   1
 #define BOOT_LINUX 2
 
+#ifndef GUEST_NO_PVH_NOTE      /* (without it, to try the Linux 64-bit entry) */
         .section .note.Xen, "a", @note
         .balign 4
         .long 4                 /* namesz: "Xen\0" */
@@ -18,6 +19,7 @@
         .long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
         .asciz "Xen"
         .long _start32
+#endif
 
         .section .text.boot, "ax"
         .code32

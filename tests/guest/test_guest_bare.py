@@ -202,6 +202,21 @@ def ticks(vm, name):
     return int(out[0].split()[1])
 
 
+def check_pause(vm, name, pause, resume):
+    """ticks stands still while the VM is paused (a tick or two may be delivered late)."""
+    t1 = ticks(vm, name)
+    result = pause()
+    check(result is None or result[0] == 204, f"{name}: pause answered {result}")
+    time.sleep(1.0)
+    result = resume()
+    check(result is None or result[0] == 204, f"{name}: resume answered {result}")
+    t2 = ticks(vm, name)
+    check(t2 - t1 < 40, f"{name}: ticks went from {t1} to {t2} over a 1 s pause")
+    time.sleep(0.3)
+    t3 = ticks(vm, name)
+    check(t3 - t2 >= 10, f"{name}: ticks stuck at {t2}..{t3} after resume")
+
+
 def check_devices(vm, name, pattern, expected_types):
     out = vm.command("devices")
     check(out and out[-1] == f"devices: {len(out) - 1}", f"{name}: devices said {out}")
@@ -357,6 +372,9 @@ def test_firecracker(fc, guest, tmp, tap):
         vm.boot()
         check(vm.command("ignore") == ["ignoring shutdown requests"], "fc: ignore")
         wait_for(sock)
+        api = Api(sock)
+        check_pause(vm, "fc", lambda: api.request("PATCH", "/vm", {"state": "Paused"}),
+                    lambda: api.request("PATCH", "/vm", {"state": "Resumed"}))
         status, text = Api(sock).request("PUT", "/actions", {"action_type": "SendCtrlAltDel"})
         check(status == 204, f"fc: SendCtrlAltDel answered {status} {text}")
         vm.expect(r"ctrl-alt-del: ignored\r\n", 5)
@@ -370,7 +388,8 @@ def test_firecracker(fc, guest, tmp, tap):
         check(rc == 0, f"fc: exit status {rc} after poweroff, expected 0")
     finally:
         vm.close()
-    print("ok fc: ignore -> 'ctrl-alt-del: ignored', still running; poweroff -> exit 0")
+    print("ok fc: pause/resume -> ticks stand still, then move; ignore -> "
+          "'ctrl-alt-del: ignored', still running; poweroff -> exit 0")
 
 
 # ------------------------------------------------------------------------ Cloud Hypervisor
@@ -430,6 +449,8 @@ def test_cloud_hypervisor(ch, chr_bin, guest, tmp, tap):
         check(vm.command("read 0") == ["error: no block device"], "ch: read without a disk")
         check(vm.command("ignore") == ["ignoring shutdown requests"], "ch: ignore")
         wait_for(api)
+        check_pause(vm, "ch", lambda: ch_remote(chr_bin, api, "pause"),
+                    lambda: ch_remote(chr_bin, api, "resume"))
         ch_remote(chr_bin, api, "power-button")
         vm.expect(r"power button: ignored\r\n", 5)
         vm.expect(re.escape(PROMPT), 5)
@@ -446,8 +467,8 @@ def test_cloud_hypervisor(ch, chr_bin, guest, tmp, tap):
         check(rc == 0, f"ch: exit status {rc} after poweroff, expected 0")
     finally:
         vm.close()
-    print("ok ch: ignore -> 'power button: ignored', crash -> reset in process, "
-          "poweroff (ACPI S5) -> exit 0")
+    print("ok ch: pause/resume -> ticks stand still, then move; ignore -> 'power button: "
+          "ignored', crash -> reset in process, poweroff (ACPI S5) -> exit 0")
 
 
 def main():
