@@ -19,6 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lifecycle"))
 sys.path.insert(0, os.path.join(HERE, "..", "rpc"))
+import lifeutil  # noqa: E402
 from lifeutil import alive, check, finish, wait_for  # noqa: E402,F401
 import rpcutil  # noqa: E402
 
@@ -309,25 +310,10 @@ class Session:
     def live(self, name):
         return os.path.join(self.run_dir, "domains", name)
 
-    def live_files(self, name):
-        d = self.live(name)
-        if not os.path.isdir(d):
-            return []
-        return sorted(f for f in os.listdir(d) if not f.endswith(".log"))
-
-    def status(self, name):
-        out = {}
-        try:
-            for line in open(os.path.join(self.live(name), "status")):
-                if "=" in line:
-                    k, v = line.strip().split("=", 1)
-                    out[k] = v
-        except OSError:
-            pass
-        return out
-
-    def pid(self, name):
-        return int(self.status(name).get("pid", "0"))
+    # the same layout as lifeutil's root: its readers serve here too
+    live_files = lifeutil.Root.live_files
+    status = lifeutil.Root.status
+    pid = lifeutil.Root.pid
 
     def processes(self):
         """Live processes whose command line names this session's folder."""

@@ -208,6 +208,14 @@ class Suite:
             s.run("destroy", name)
         return good
 
+    def guest_does(self, c, command, answer):
+        """Type a command that ends the guest's run, see its answer, close the console."""
+        if c:
+            c.send(command.encode() + b"\r")
+            self.ok(c.expect(re.escape(answer), QUICK) is not None, f"guest {command}: "
+                    f"'{answer.decode()}'")
+            c.close()
+
     def ticks(self, c):
         out = c.cmd("ticks") or ""
         m = re.match(r"ticks (\d+)", out)
@@ -264,21 +272,14 @@ class Suite:
         self.ok(digest == digest2, "the base image is untouched")
 
         # poweroff → shut off (shutdown)
-        if c:
-            c.send(b"poweroff\r")
-            c.expect(rb"powering off", QUICK)
-            c.close()
+        self.guest_does(c, "poweroff", b"powering off")
         self.expect_state(name, "shut off (shutdown)", QUICK, "guest poweroff")
         gone, why = self.gone(name, [tap])
         self.ok(gone, f"nothing left after poweroff ({why})")
 
         # crash → shut off (crashed)
         self.ok(s.ok("start", name), "start for the crash")
-        c = s.attach(name, BOOT)
-        if c:
-            c.send(b"crash\r")
-            c.expect(rb"crashing", QUICK)
-            c.close()
+        self.guest_does(s.attach(name, BOOT), "crash", b"crashing")
         self.expect_state(name, "shut off (crashed)", QUICK, "guest triple fault")
         gone, why = self.gone(name, [tap])
         self.ok(gone, f"nothing left after the crash ({why})")
@@ -297,11 +298,7 @@ class Suite:
         s = self.s
         name = s.define("rbd", kernel=self.kernel, on_reboot="destroy")
         self.ok(s.ok("start", name), "start an on_reboot=destroy domain")
-        c = s.attach(name, BOOT)
-        if c:
-            c.send(b"reboot\r")
-            c.expect(rb"rebooting", QUICK)
-            c.close()
+        self.guest_does(s.attach(name, BOOT), "reboot", b"rebooting")
         self.expect_state(name, "shut off*", QUICK, "guest reboot with on_reboot=destroy")
         gone, why = self.gone(name)
         self.ok(gone, f"nothing left after on_reboot=destroy ({why})")
@@ -384,7 +381,6 @@ class Suite:
         finally:
             self.s.close()
             self.ns.close()
-        R.finish()
 
 
 # Opens TAP argv[1] (no multiqueue) and keeps it until killed: the VMM cannot attach to it.
@@ -402,3 +398,4 @@ if __name__ == "__main__":
                                                                                      "daemon"):
         sys.exit("usage: test_real.py fc|ch embed|daemon")
     Suite(sys.argv[1], sys.argv[2]).run()
+    R.finish()
