@@ -123,7 +123,7 @@ typedef struct CocoonDriver {
 
     /* The guest OS type of <os><type> ("hvm"); new string. */
     char *(*domainGetOSType)(CocoonDomain *dom, CvError **err);
-    /* 1 when a managed-save image exists, else 0 (Cocoon keeps none yet). */
+    /* 1 when a managed-save image exists, else 0. */
     int (*domainHasManagedSaveImage)(CocoonDomain *dom, unsigned int flags, CvError **err);
 
     /*
@@ -155,6 +155,14 @@ typedef struct CocoonDriver {
     int (*domainRevertToSnapshot)(CocoonDomainSnapshot *snap, unsigned int flags,
                                   CvError **err);
     int (*domainSnapshotDelete)(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err);
+
+    /* save / restore / managed save (flags: VIR_DOMAIN_SAVE_*; dxml: must be NULL) */
+    int (*domainSaveFlags)(CocoonDomain *dom, const char *to, const char *dxml,
+                           unsigned int flags, CvError **err);
+    int (*domainRestoreFlags)(CocoonConn *conn, const char *from, const char *dxml,
+                              unsigned int flags, CvError **err);
+    int (*domainManagedSave)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    int (*domainManagedSaveRemove)(CocoonDomain *dom, unsigned int flags, CvError **err);
 } CocoonDriver;
 
 struct CocoonConn {

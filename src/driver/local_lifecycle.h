@@ -81,12 +81,12 @@ BackendVm local_job_vm(const LocalJob *job);
 int local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err);
 
 /**
- * local_job_start_restore: local_job_start with a new id, restoring def's VM from files (a
- * snapshot) on a fresh VMM instead of booting it; STARTED FROM_SNAPSHOT, reason
- * RUNNING/PAUSED_FROM_SNAPSHOT.
+ * local_job_start_restore: local_job_start with a new id, restoring def's VM from files on a
+ * fresh VMM instead of booting it. saved: a save image (STARTED RESTORED, reason RESTORED /
+ * PAUSED USER), else a snapshot (STARTED FROM_SNAPSHOT, reason *_FROM_SNAPSHOT).
  */
 int local_job_start_restore(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files,
-                            bool paused, CvError **err);
+                            bool paused, bool saved, CvError **err);
 
 /**
  * local_job_stopped: the VMM is gone (or going: it is stopped first): release what the boot

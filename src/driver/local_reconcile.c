@@ -111,8 +111,8 @@ job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err)
 
 /* Boot def, or restore it from files (a snapshot) when files is not NULL. */
 static int
-job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool paused,
-          int keep_id, CvError **err)
+job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool saved,
+          bool paused, int keep_id, CvError **err)
 {
     LocalDriverPriv *priv = job->priv;
     DomainStatus prior;
@@ -133,7 +133,9 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
         return -1;
     }
     st.state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
-    if (files)
+    if (files && saved)
+        st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_RESTORED;
+    else if (files)
         st.reason = paused ? VIR_DOMAIN_PAUSED_FROM_SNAPSHOT : VIR_DOMAIN_RUNNING_FROM_SNAPSHOT;
     else
         st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
@@ -153,7 +155,9 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
     domain_status_clear(&prior);
     if (keep_id < 0) {
         job_emit(job, VIR_DOMAIN_EVENT_STARTED,
-                 files ? VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT : VIR_DOMAIN_EVENT_STARTED_BOOTED);
+                 !files  ? VIR_DOMAIN_EVENT_STARTED_BOOTED
+                 : saved ? VIR_DOMAIN_EVENT_STARTED_RESTORED
+                         : VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT);
         if (paused)
             job_emit(job, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     }
@@ -163,14 +167,14 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
 int
 local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err)
 {
-    return job_start(job, def, NULL, paused, keep_id, err);
+    return job_start(job, def, NULL, false, paused, keep_id, err);
 }
 
 int
 local_job_start_restore(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files,
-                        bool paused, CvError **err)
+                        bool paused, bool saved, CvError **err)
 {
-    return job_start(job, def, files, paused, -1, err);
+    return job_start(job, def, files, saved, paused, -1, err);
 }
 
 int

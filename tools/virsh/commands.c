@@ -11,6 +11,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_host,
     cli_cmds_console,
     cli_cmds_snapshot,
+    cli_cmds_save,
     NULL,
 };
 
