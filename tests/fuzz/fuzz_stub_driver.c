@@ -307,6 +307,101 @@ stub_managed_save(CocoonDomain *dom, unsigned int flags, CvError **err)
     return stub_fails(dom->name, err) ? -1 : 0;
 }
 
+/* ---- snapshots: 's1' (the current one) and its child 's2'; a name starting with 'e' fails */
+
+static CocoonDomainSnapshot *
+stub_snap(const CocoonDomain *dom, const char *name, CvError **err)
+{
+    if (stub_fails(dom->name, err) || stub_fails(name, err))
+        return NULL;
+    return cocoon_domain_snapshot_new(dom, name);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_create(CocoonDomain *dom, const char *xml, unsigned int flags, CvError **err)
+{
+    return stub_snap(dom, strstr(xml, "<name>e") ? "e" : "s3", err);
+}
+
+static int
+stub_snap_list(const CocoonDomain *dom, CocoonDomainSnapshot ***ret_snaps, size_t *ret_n,
+               CvError **err)
+{
+    if (stub_fails(dom->name, err))
+        return -1;
+    CocoonDomainSnapshot **snaps = g_new0(CocoonDomainSnapshot *, 3);
+    snaps[0] = cocoon_domain_snapshot_new(dom, "s1");
+    snaps[1] = cocoon_domain_snapshot_new(dom, "s2");
+    *ret_snaps = snaps;
+    *ret_n = 2;
+    return 0;
+}
+
+static int
+stub_snap_list_all(CocoonDomain *dom, CocoonDomainSnapshot ***ret_snaps, size_t *ret_n,
+                   unsigned int flags, CvError **err)
+{
+    return stub_snap_list(dom, ret_snaps, ret_n, err);
+}
+
+static int
+stub_snap_children(CocoonDomainSnapshot *snap, CocoonDomainSnapshot ***ret_snaps,
+                   size_t *ret_n, unsigned int flags, CvError **err)
+{
+    if (stub_fails(snap->name, err))
+        return -1;
+    return stub_snap_list(snap->dom, ret_snaps, ret_n, err);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_lookup(CocoonDomain *dom, const char *name, unsigned int flags, CvError **err)
+{
+    return stub_snap(dom, name, err);
+}
+
+static char *
+stub_snap_xml(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    if (stub_fails(snap->name, err))
+        return NULL;
+    return g_strdup_printf("<domainsnapshot><name>%s</name></domainsnapshot>\n", snap->name);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_parent(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    if (strcmp(snap->name, "s1") == 0) {
+        cv_error_set(err, VIR_FROM_DOMAIN_SNAPSHOT, VIR_ERR_NO_DOMAIN_SNAPSHOT,
+                     "snapshot 's1' does not have a parent");
+        return NULL;
+    }
+    return stub_snap(snap->dom, "s1", err);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_current(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    return stub_snap(dom, "s1", err);
+}
+
+static int
+stub_dom_has_current(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 1;
+}
+
+static int
+stub_snap_bool(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    return stub_fails(snap->name, err) ? -1 : strcmp(snap->name, "s1") == 0;
+}
+
+static int
+stub_snap_act(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    return stub_fails(snap->name, err) ? -1 : 0;
+}
+
 unsigned int
 fuzz_stub_registrations(void)
 {
@@ -349,4 +444,16 @@ const CocoonDriver fuzz_stub_driver = {
     .connectDomainEventDeregisterAny = stub_deregister,
     .domainGetOSType = stub_os_type,
     .domainHasManagedSaveImage = stub_managed_save,
+    .domainSnapshotCreateXML = stub_snap_create,
+    .domainListAllSnapshots = stub_snap_list_all,
+    .domainSnapshotListAllChildren = stub_snap_children,
+    .domainSnapshotLookupByName = stub_snap_lookup,
+    .domainSnapshotGetXMLDesc = stub_snap_xml,
+    .domainSnapshotGetParent = stub_snap_parent,
+    .domainSnapshotCurrent = stub_snap_current,
+    .domainHasCurrentSnapshot = stub_dom_has_current,
+    .domainSnapshotIsCurrent = stub_snap_bool,
+    .domainSnapshotHasMetadata = stub_snap_bool,
+    .domainRevertToSnapshot = stub_snap_act,
+    .domainSnapshotDelete = stub_snap_act,
 };
