@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_fail.h"
 #include "snapshot/snapshot_meta.h"
 #include "snapshot/snapshot_xml.h"
 
@@ -25,17 +26,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         SnapshotMeta *m = snapshot_meta_from_json("fuzz", text, &err);
         if (!m) {
             if (!err)
-                g_error("meta.json refused without an error");
+                FUZZ_FAIL("meta.json refused without an error");
             return 0;
         }
         g_autofree char *json = snapshot_meta_to_json(m);
         g_autoptr(CvError) err2 = NULL;
         SnapshotMeta *again = snapshot_meta_from_json("fuzz", json, &err2);
         if (!again)
-            g_error("meta.json written by us does not read back: %s\n%s", err2->message, json);
+            FUZZ_FAIL("meta.json written by us does not read back: %s\n%s", err2->message, json);
         g_autofree char *json2 = snapshot_meta_to_json(again);
         if (strcmp(json, json2) != 0)
-            g_error("meta.json is not stable:\n%s\n---\n%s", json, json2);
+            FUZZ_FAIL("meta.json is not stable:\n%s\n---\n%s", json, json2);
         g_free(snapshot_xml_format(m));
         snapshot_meta_free(again);
         snapshot_meta_free(m);
@@ -43,6 +44,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     g_autoptr(SnapshotXmlRequest) req = snapshot_xml_parse(text, &err);
     if (!req && !err)
-        g_error("snapshot XML refused without an error");
+        FUZZ_FAIL("snapshot XML refused without an error");
     return 0;
 }
