@@ -45,6 +45,59 @@ typedef struct {
     unsigned int nodes, sockets, cores, threads;
 } CocoonNodeInfo;
 
+/* A typed parameter (virTypedParameter): what domstats, cpu-stats and friends answer. */
+typedef struct {
+    char *field;
+    int type; /* VIR_TYPED_PARAM_* */
+    union {
+        int i;
+        unsigned int ui;
+        long long l;
+        unsigned long long ul;
+        double d;
+        int b;
+        char *s;
+    } value;
+} CocoonTypedParam;
+
+/* A growing list of typed parameters (typed_params.h builds one). */
+typedef struct {
+    CocoonTypedParam *params;
+    size_t n;
+    size_t alloc;
+} CocoonTypedParams;
+
+/* One vCPU as virVcpuInfo: state is virVcpuState, cpu the host CPU it last ran on. */
+typedef struct {
+    unsigned int number;
+    int state;
+    unsigned long long cpu_time_ns;
+    int cpu;
+} CocoonVcpuInfo;
+
+/* One memory statistic as virDomainMemoryStatStruct (tag VIR_DOMAIN_MEMORY_STAT_*, KiB). */
+typedef struct {
+    int tag;
+    unsigned long long val;
+} CocoonMemoryStat;
+
+/* virDomainBlockStatsStruct: -1 for a counter the VMM does not keep. */
+typedef struct {
+    long long rd_req, rd_bytes, wr_req, wr_bytes, errs;
+} CocoonBlockStats;
+
+/* virDomainInterfaceStatsStruct, from the guest's point of view; -1: not kept. */
+typedef struct {
+    long long rx_bytes, rx_packets, rx_errs, rx_drop;
+    long long tx_bytes, tx_packets, tx_errs, tx_drop;
+} CocoonInterfaceStats;
+
+/* One record of connectGetAllDomainStats. */
+typedef struct {
+    CocoonDomain *dom;
+    CocoonTypedParams params;
+} CocoonDomainStatsRecord;
+
 /*
  * A lifecycle event (VIR_DOMAIN_EVENT_ID_LIFECYCLE): event is virDomainEventType
  * (DEFINED, STARTED, STOPPED, …), detail its detail enum. Called from whatever thread noticed
@@ -119,6 +172,46 @@ typedef struct CocoonDriver {
     char *(*domainGetOSType)(CocoonDomain *dom, CvError **err);
     /* 1 when a managed-save image exists, else 0 (Cocoon keeps none yet). */
     int (*domainHasManagedSaveImage)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    /* ---- everyday host, vCPU and statistics calls (local_node.c, local_stats.c) ---- */
+    /* the most vCPUs a domain of hypervisor type may have (NULL: the default backend) */
+    int (*connectGetMaxVcpus)(CocoonConn *conn, const char *type, CvError **err);
+    int (*nodeGetFreeMemory)(CocoonConn *conn, unsigned long long *ret_bytes, CvError **err);
+    /* the host CPUs: returns how many exist; *ret_map (g_free, one bit per CPU, set when
+     * online; may be NULL) and *ret_online */
+    int (*nodeGetCPUMap)(CocoonConn *conn, unsigned char **ret_map, unsigned int *ret_online,
+                         CvError **err);
+    /* free bytes of cells start.. into cells[max]; returns how many were filled */
+    int (*nodeGetCellsFreeMemory)(CocoonConn *conn, unsigned long long *cells, int start,
+                                  int max, CvError **err);
+    /* domcapabilities XML for the backend chosen by emulatorbin / virttype; new string */
+    char *(*connectGetDomainCapabilities)(CocoonConn *conn, const char *emulatorbin,
+                                          const char *arch, const char *machine,
+                                          const char *virttype, unsigned int flags,
+                                          CvError **err);
+    int (*domainGetMaxMemory)(CocoonDomain *dom, unsigned long long *ret_kib, CvError **err);
+    /* flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_VCPU_MAXIMUM; returns the count */
+    int (*domainGetVcpusFlags)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    /* the vCPUs of a running domain: *ret_info (g_free) of *ret_n entries */
+    int (*domainGetVcpus)(CocoonDomain *dom, CocoonVcpuInfo **ret_info, size_t *ret_n,
+                          CvError **err);
+    /* the whole domain's CPU time (cpu_time, user_time, system_time), into params */
+    int (*domainGetCPUStats)(CocoonDomain *dom, CocoonTypedParams *params, unsigned int flags,
+                             CvError **err);
+    /* up to max statistics into stats; returns how many */
+    int (*domainMemoryStats)(CocoonDomain *dom, CocoonMemoryStat *stats, unsigned int max,
+                             unsigned int flags, CvError **err);
+    /* path: the disk's target ("vda") or source path */
+    int (*domainBlockStats)(CocoonDomain *dom, const char *path, CocoonBlockStats *ret_stats,
+                            CvError **err);
+    /* device: the interface's TAP name or MAC address */
+    int (*domainInterfaceStats)(CocoonDomain *dom, const char *device,
+                                CocoonInterfaceStats *ret_stats, CvError **err);
+    /* one record per domain of doms (NULL: every domain matching flags); stats
+     * VIR_DOMAIN_STATS_* (0: all); *ret_records freed with cocoon_domain_stats_free */
+    int (*connectGetAllDomainStats)(CocoonConn *conn, CocoonDomain **doms, size_t ndoms,
+                                    unsigned int stats, unsigned int flags,
+                                    CocoonDomainStatsRecord **ret_records, size_t *ret_n,
+                                    CvError **err);
 } CocoonDriver;
 
 struct CocoonConn {
@@ -142,3 +235,6 @@ CocoonDomain *cocoon_domain_new(CocoonConn *conn, const char *name, const unsign
 void cocoon_domain_free(CocoonDomain *dom);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonDomain, cocoon_domain_free)
 void cocoon_domain_list_free(CocoonDomain **doms);
+
+/** cocoon_domain_stats_free: free n records of connectGetAllDomainStats (NULL: nothing). */
+void cocoon_domain_stats_free(CocoonDomainStatsRecord *records, size_t n);

@@ -69,8 +69,20 @@ local_op_run(CocoonDomain *dom, unsigned int flags, const LocalOp *op, CvError *
     if (local_check_flags(flags, op->flags_allowed, op->api, err) < 0)
         return -1;
     LocalJob job;
-    if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, err) < 0)
+    CvError *lerr = NULL;
+    int begun = local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, &lerr);
+    /* a handle whose name is stale: the domain is found by its uuid */
+    if (begun < 0 && lerr->code == VIR_ERR_NO_DOMAIN && local_domain_refresh_name(dom)) {
+        cv_error_free(g_steal_pointer(&lerr));
+        begun = local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, &lerr);
+    }
+    if (begun < 0) {
+        if (err && !*err)
+            *err = lerr;
+        else
+            cv_error_free(lerr);
         return -1;
+    }
     int rc = -1;
     int before = job.st.state;
     if (check_state(&job, op->need, err) < 0 || op->act(&job, flags, err) < 0)

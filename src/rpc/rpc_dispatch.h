@@ -56,6 +56,10 @@ extern const RpcProcedure rpc_stream_procedures[];
 extern const size_t rpc_stream_procedures_len;
 extern const RpcProcedure rpc_event_procedures[];
 extern const size_t rpc_event_procedures_len;
+extern const RpcProcedure rpc_node_procedures[];
+extern const size_t rpc_node_procedures_len;
+extern const RpcProcedure rpc_stats_procedures[];
+extern const size_t rpc_stats_procedures_len;
 extern const RpcProcedure rpc_cocoon_procedures[];
 extern const size_t rpc_cocoon_procedures_len;
 

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "ch_stats.h"
 #include "ch_lower.h"
 #include "ch_process.h"
 #include "ch_validate.h"
@@ -94,4 +95,9 @@ const CocoonBackend ch_backend = {
     .resume = ch_process_resume,
     .shutdown = ch_process_shutdown,
     .reboot = ch_process_reboot,
+    .max_vcpus = CH_MAX_VCPUS_X86_64,
+    .vcpu_thread_name = "vcpu",
+    .domcaps_format = ch_domcaps_format,
+    .memory_stats = ch_stats_memory,
+    .block_stats = ch_stats_block,
 };

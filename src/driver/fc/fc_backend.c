@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "fc_stats.h"
 #include "driver/backend.h"
 #include "fc_lower.h"
 #include "fc_paths.h"
@@ -48,4 +49,9 @@ const CocoonBackend fc_backend = {
     .resume = fc_process_resume,
     .shutdown = fc_process_shutdown,
     .reboot = NULL, /* FC exits on guest reset: the driver restarts the process */
+    .max_vcpus = FC_MAX_VCPUS,
+    .vcpu_thread_name = "fc_vcpu ",
+    .domcaps_format = fc_domcaps_format,
+    .memory_stats = fc_stats_memory,
+    .block_stats = NULL, /* per-disk counters only in the metrics stream, not configured */
 };
