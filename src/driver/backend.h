@@ -118,6 +118,12 @@ typedef struct {
     /* The guest's memory as the VMM reports it (def: the running definition). */
     int (*memory_stats)(const BackendVm *vm, const DomainDef *def, BackendMemoryStats *ret,
                         CvError **err);
+    /* Live: leave the guest kib of its memory (the balloon takes the rest of def's
+     * <memory>); the driver has checked the balloon exists. */
+    int (*set_memory)(const BackendVm *vm, const DomainDef *def, unsigned long long kib,
+                      CvError **err);
+    /* Live: run n vCPUs (up to def's maximum); NULL: the VMM cannot. */
+    int (*set_vcpus)(const BackendVm *vm, unsigned int n, CvError **err);
     /* The counters of def->disks[disk]; NULL: the VMM keeps none the driver can read. */
     int (*block_stats)(const BackendVm *vm, const DomainDef *def, size_t disk,
                        BackendBlockStats *ret, CvError **err);

@@ -99,12 +99,25 @@ typedef struct {
 } CocoonDomainStatsRecord;
 
 /*
- * A lifecycle event (VIR_DOMAIN_EVENT_ID_LIFECYCLE): event is virDomainEventType
- * (DEFINED, STARTED, STOPPED, …), detail its detail enum. Called from whatever thread noticed
- * the change (a driver call, or the watcher of a VMM process); dom is borrowed for the call.
+ * A domain event of one of libvirt's event ids. What it carries depends on event_id:
+ * LIFECYCLE: event is virDomainEventType (DEFINED, STARTED, STOPPED, …), detail its detail
+ * enum; REBOOT: nothing; BALLOON_CHANGE: actual_kib; JOB_COMPLETED: params (the job's
+ * statistics, virDomainGetJobStats's fields). Everything is borrowed for the call.
  */
-typedef void (*CocoonDomainEventLifecycleFunc)(CocoonConn *conn, const CocoonDomain *dom,
-                                               int event, int detail, void *opaque);
+typedef struct {
+    int event_id; /* VIR_DOMAIN_EVENT_ID_* */
+    int event;
+    int detail;
+    unsigned long long actual_kib;
+    const CocoonTypedParams *params;
+} CocoonDomainEvent;
+
+/*
+ * An event callback. Called from whatever thread noticed the change (a driver call, or the
+ * watcher of a VMM process); dom and ev are borrowed for the call.
+ */
+typedef void (*CocoonDomainEventFunc)(CocoonConn *conn, const CocoonDomain *dom,
+                                      const CocoonDomainEvent *ev, void *opaque);
 
 typedef struct CocoonDriver {
     const char *name; /* "cocoon-local", "cocoon-remote" */
@@ -160,11 +173,12 @@ typedef struct CocoonDriver {
     int (*domainOpenConsole)(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
                              unsigned int flags, CvError **err);
 
-    /* Events: register cb for event_id (VIR_DOMAIN_EVENT_ID_LIFECYCLE) on dom (NULL: all
+    /* Events: register cb for event_id (any VIR_DOMAIN_EVENT_ID_*; Cocoon raises LIFECYCLE,
+     * REBOOT, BALLOON_CHANGE and JOB_COMPLETED, the others never) on dom (NULL: all
      * domains). Returns a callback id >= 0; free_opaque(opaque) runs at deregistration.
      * On failure the driver does not call free_opaque: the caller still owns opaque. */
     int (*connectDomainEventRegisterAny)(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                                         CocoonDomainEventLifecycleFunc cb, void *opaque,
+                                         CocoonDomainEventFunc cb, void *opaque,
                                          GDestroyNotify free_opaque, CvError **err);
     int (*connectDomainEventDeregisterAny)(CocoonConn *conn, int callback_id, CvError **err);
 
@@ -206,6 +220,12 @@ typedef struct CocoonDriver {
     /* device: the interface's TAP name or MAC address */
     int (*domainInterfaceStats)(CocoonDomain *dom, const char *device,
                                 CocoonInterfaceStats *ret_stats, CvError **err);
+    /* setmem (flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_MEM_MAXIMUM: setmaxmem), KiB */
+    int (*domainSetMemoryFlags)(CocoonDomain *dom, unsigned long long kib, unsigned int flags,
+                                CvError **err);
+    /* setvcpus (flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_VCPU_MAXIMUM) */
+    int (*domainSetVcpusFlags)(CocoonDomain *dom, unsigned int n, unsigned int flags,
+                               CvError **err);
     /* one record per domain of doms (NULL: every domain matching flags); stats
      * VIR_DOMAIN_STATS_* (0: all); *ret_records freed with cocoon_domain_stats_free */
     int (*connectGetAllDomainStats)(CocoonConn *conn, CocoonDomain **doms, size_t ndoms,

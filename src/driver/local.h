@@ -71,6 +71,29 @@ int local_connect_get_all_domain_stats(CocoonConn *conn, CocoonDomain **doms, si
                                        CocoonDomainStatsRecord **ret_records, size_t *ret_n,
                                        CvError **err);
 
+/* setmem / setvcpus (local_tune.c) */
+int local_domain_set_memory_flags(CocoonDomain *dom, unsigned long long kib, unsigned int flags,
+                                  CvError **err);
+int local_domain_set_vcpus_flags(CocoonDomain *dom, unsigned int n, unsigned int flags,
+                                 CvError **err);
+
+/* Events beyond lifecycle (local_events.c), for whatever code notices them: the domain's
+ * name, uuid and id (-1 when not running). */
+/** local_events_emit_reboot: the guest reset (VIR_DOMAIN_EVENT_ID_REBOOT). */
+void local_events_emit_reboot(CocoonConn *conn, const char *name, const unsigned char *uuid,
+                              int id);
+/** local_events_emit_balloon_change: the balloon now leaves the guest actual_kib. */
+void local_events_emit_balloon_change(CocoonConn *conn, const char *name,
+                                      const unsigned char *uuid, int id,
+                                      unsigned long long actual_kib);
+/**
+ * local_events_emit_job_completed: a job (snapshot, save, restore) ended; params are its
+ * statistics as virDomainGetJobStats gives them (VIR_DOMAIN_JOB_*; NULL: none). Borrowed.
+ */
+void local_events_emit_job_completed(CocoonConn *conn, const char *name,
+                                     const unsigned char *uuid, int id,
+                                     const CocoonTypedParams *params);
+
 /* Host-wide entry points (local_host.c). */
 /**
  * local_check_flags: refuse flags outside allowed, in libvirt's words ("unsupported flags

@@ -364,8 +364,12 @@ act_reboot(LocalJob *job, unsigned int flags, CvError **err)
     if (!backend)
         return -1;
     BackendVm vm = local_job_vm(job);
-    if (backend->reboot)
-        return backend->reboot(&vm, err);
+    if (backend->reboot) {
+        if (backend->reboot(&vm, err) < 0)
+            return -1;
+        local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
+        return 0;
+    }
 
     if (job_intend(job, DOMAIN_STOP_INTENT_REBOOT, err) < 0)
         return -1;
@@ -375,6 +379,7 @@ act_reboot(LocalJob *job, unsigned int flags, CvError **err)
         cv_process_stop(vm.pid, vm.start_time, stop_term_ms(), STOP_KILL_MS, NULL);
     if (local_job_restart(job, err) < 0)
         return -1;
+    local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
     domain_watch_wake(job->priv);
     return 0;
 }
@@ -399,7 +404,7 @@ local_domain_reboot(CocoonDomain *dom, unsigned int flags, CvError **err)
 
 int
 local_connect_domain_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                                        CocoonDomainEventLifecycleFunc cb, void *opaque,
+                                        CocoonDomainEventFunc cb, void *opaque,
                                         GDestroyNotify free_opaque, CvError **err)
 {
     LocalDriverPriv *priv = conn->priv;

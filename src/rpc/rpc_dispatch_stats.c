@@ -11,8 +11,8 @@
  * into the wire form (typed parameters for the last ones).
  */
 
-static void
-typed_params_to_wire(const CocoonTypedParams *p, cvr_typed_param **ret_val, u_int *ret_len)
+void
+rpc_typed_params_to_wire(const CocoonTypedParams *p, cvr_typed_param **ret_val, u_int *ret_len)
 {
     cvr_typed_param *w = g_new0(cvr_typed_param, p->n ? p->n : 1);
     for (size_t i = 0; i < p->n; i++) {
@@ -153,7 +153,7 @@ domain_get_cpu_stats(RpcCall *call, void *a, void *r, CvError **err)
     if (args->nparams) { /* 0: the caller asks how many there are */
         CocoonTypedParams head = p;
         head.n = MIN(p.n, args->nparams);
-        typed_params_to_wire(&head, &ret->params.params_val, &ret->params.params_len);
+        rpc_typed_params_to_wire(&head, &ret->params.params_val, &ret->params.params_len);
     }
     typed_params_clear(&p);
     return 0;
@@ -238,13 +238,78 @@ connect_get_all_domain_stats(RpcCall *call, void *a, void *r, CvError **err)
     for (size_t i = 0; i < n; i++) {
         cvr_domain_stats_record *w = &ret->retStats.retStats_val[i];
         rpc_domain_to_wire(recs[i].dom, &w->dom);
-        typed_params_to_wire(&recs[i].params, &w->params.params_val, &w->params.params_len);
+        rpc_typed_params_to_wire(&recs[i].params, &w->params.params_val, &w->params.params_len);
     }
     cocoon_domain_stats_free(recs, n);
     return 0;
 }
 
+static int
+set_memory(RpcCall *call, const cvr_nonnull_domain *d, unsigned long long kib,
+           unsigned int flags, CvError **err)
+{
+    RPC_REQUIRE(call, domainSetMemoryFlags, err);
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, d);
+    return RPC_DRIVER(call, domainSetMemoryFlags)(dom, kib, flags, err);
+}
+
+static int
+domain_set_memory(RpcCall *call, void *a, void *r, CvError **err)
+{
+    cvr_domain_set_memory_args *args = a;
+    return set_memory(call, &args->dom, args->memory, VIR_DOMAIN_AFFECT_LIVE, err);
+}
+
+static int
+domain_set_max_memory(RpcCall *call, void *a, void *r, CvError **err)
+{
+    cvr_domain_set_memory_args *args = a;
+    return set_memory(call, &args->dom, args->memory, VIR_DOMAIN_MEM_MAXIMUM, err);
+}
+
+static int
+domain_set_memory_flags(RpcCall *call, void *a, void *r, CvError **err)
+{
+    cvr_domain_set_memory_flags_args *args = a;
+    return set_memory(call, &args->dom, args->memory, args->flags, err);
+}
+
+static int
+set_vcpus(RpcCall *call, const cvr_nonnull_domain *d, unsigned int n, unsigned int flags,
+          CvError **err)
+{
+    RPC_REQUIRE(call, domainSetVcpusFlags, err);
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, d);
+    return RPC_DRIVER(call, domainSetVcpusFlags)(dom, n, flags, err);
+}
+
+static int
+domain_set_vcpus(RpcCall *call, void *a, void *r, CvError **err)
+{
+    cvr_domain_set_vcpus_args *args = a;
+    return set_vcpus(call, &args->dom, args->nvcpus, VIR_DOMAIN_AFFECT_LIVE, err);
+}
+
+static int
+domain_set_vcpus_flags(RpcCall *call, void *a, void *r, CvError **err)
+{
+    cvr_domain_set_vcpus_flags_args *args = a;
+    return set_vcpus(call, &args->dom, args->nvcpus, args->flags, err);
+}
+
 const RpcProcedure rpc_stats_procedures[] = {
+    {CVR_PROC_DOMAIN_SET_MEMORY, "virDomainSetMemory", RPC_XDR(cvr_domain_set_memory_args),
+     RPC_NONE, domain_set_memory, RPC_PROC_WRITE},
+    {CVR_PROC_DOMAIN_SET_MAX_MEMORY, "virDomainSetMaxMemory", RPC_XDR(cvr_domain_set_memory_args),
+     RPC_NONE, domain_set_max_memory, RPC_PROC_WRITE},
+    {CVR_PROC_DOMAIN_SET_MEMORY_FLAGS, "virDomainSetMemoryFlags",
+     RPC_XDR(cvr_domain_set_memory_flags_args), RPC_NONE, domain_set_memory_flags,
+     RPC_PROC_WRITE},
+    {CVR_PROC_DOMAIN_SET_VCPUS, "virDomainSetVcpus", RPC_XDR(cvr_domain_set_vcpus_args),
+     RPC_NONE, domain_set_vcpus, RPC_PROC_WRITE},
+    {CVR_PROC_DOMAIN_SET_VCPUS_FLAGS, "virDomainSetVcpusFlags",
+     RPC_XDR(cvr_domain_set_vcpus_flags_args), RPC_NONE, domain_set_vcpus_flags,
+     RPC_PROC_WRITE},
     {CVR_PROC_DOMAIN_GET_MAX_MEMORY, "virDomainGetMaxMemory", RPC_XDR(cvr_domain_args),
      RPC_XDR(cvr_domain_get_max_memory_ret), domain_get_max_memory, 0},
     {CVR_PROC_DOMAIN_GET_MAX_VCPUS, "virDomainGetMaxVcpus", RPC_XDR(cvr_domain_args),

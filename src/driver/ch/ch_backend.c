@@ -99,5 +99,7 @@ const CocoonBackend ch_backend = {
     .vcpu_thread_name = "vcpu",
     .domcaps_format = ch_domcaps_format,
     .memory_stats = ch_stats_memory,
+    .set_memory = ch_tune_set_memory,
+    .set_vcpus = ch_tune_set_vcpus,
     .block_stats = ch_stats_block,
 };

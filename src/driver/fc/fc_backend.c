@@ -53,5 +53,7 @@ const CocoonBackend fc_backend = {
     .vcpu_thread_name = "fc_vcpu ",
     .domcaps_format = fc_domcaps_format,
     .memory_stats = fc_stats_memory,
+    .set_memory = fc_tune_set_memory,
+    .set_vcpus = NULL, /* no vCPU hotplug */
     .block_stats = NULL, /* per-disk counters only in the metrics stream, not configured */
 };
