@@ -130,6 +130,8 @@ local_conn_open(const char *uri, const char *root, const char *run, CvError **er
     g_autoptr(DomainStore) store = domain_store_open(root, run, err);
     if (!store)
         return NULL;
+    /* one configuration per process: the daemon and the CLI open one connection */
+    cv_process_set_start_timeout_default(config->start_timeout_ms);
     LocalDriverPriv *priv = g_new0(LocalDriverPriv, 1);
     priv->store = g_steal_pointer(&store);
     priv->config = g_steal_pointer(&config);

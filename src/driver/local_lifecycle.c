@@ -19,16 +19,19 @@
 #define STOP_TERM_MS 10000
 #define STOP_KILL_MS 5000
 
+/* The environment overrides cocoon.conf's [timeouts], which overrides the defaults above. */
 static unsigned int
-shutdown_timeout_ms(void)
+shutdown_timeout_ms(const LocalDriverPriv *priv)
 {
-    return local_timeout_ms("COCOON_SHUTDOWN_TIMEOUT_MS", SHUTDOWN_TIMEOUT_MS);
+    unsigned int conf = priv->config->shutdown_timeout_ms;
+    return local_timeout_ms("COCOON_SHUTDOWN_TIMEOUT_MS", conf ? conf : SHUTDOWN_TIMEOUT_MS);
 }
 
 static unsigned int
-stop_term_ms(void)
+stop_term_ms(const LocalDriverPriv *priv)
 {
-    return local_timeout_ms("COCOON_STOP_TIMEOUT_MS", STOP_TERM_MS);
+    unsigned int conf = priv->config->stop_timeout_ms;
+    return local_timeout_ms("COCOON_STOP_TIMEOUT_MS", conf ? conf : STOP_TERM_MS);
 }
 
 typedef enum {
@@ -241,12 +244,12 @@ act_destroy(LocalJob *job, unsigned int flags, CvError **err)
             cv_error_set_errno(err, VIR_FROM_CH, errno, "failed to kill process %d", (int)pid);
             return -1;
         }
-        if (!cv_process_wait_exit(pid, start, stop_term_ms())) {
+        if (!cv_process_wait_exit(pid, start, stop_term_ms(job->priv))) {
             cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_FAILED,
                          "failed to terminate process %d with SIGTERM", (int)pid);
             return -1;
         }
-    } else if (cv_process_stop(pid, start, stop_term_ms(), STOP_KILL_MS, err) < 0) {
+    } else if (cv_process_stop(pid, start, stop_term_ms(job->priv), STOP_KILL_MS, err) < 0) {
         return -1;
     }
     local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
@@ -318,13 +321,14 @@ static const LocalOp op_shutdown = {
 static void
 shutdown_wait(CocoonDomain *dom, pid_t pid, unsigned long long start)
 {
-    bool gone = cv_process_wait_exit(pid, start, shutdown_timeout_ms());
+    LocalDriverPriv *priv = dom->conn->priv;
+    bool gone = cv_process_wait_exit(pid, start, shutdown_timeout_ms(priv));
     LocalJob job;
     if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, NULL) < 0)
         return;
     if (!gone && job.st.pid == pid && job.st.start_time == start &&
         job.st.stop_intent == DOMAIN_STOP_INTENT_SHUTDOWN &&
-        cv_process_stop(pid, start, stop_term_ms(), STOP_KILL_MS, NULL) == 0)
+        cv_process_stop(pid, start, stop_term_ms(priv), STOP_KILL_MS, NULL) == 0)
         local_job_stopped(&job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
     local_job_end(&job);
 }
@@ -359,8 +363,8 @@ act_reboot(LocalJob *job, unsigned int flags, CvError **err)
         return -1;
     /* the guest resets itself on Ctrl+Alt+Del (reboot=k); one that does not is reset hard */
     if (job_request_shutdown(job, flags, NULL) < 0 ||
-        !cv_process_wait_exit(vm.pid, vm.start_time, shutdown_timeout_ms()))
-        cv_process_stop(vm.pid, vm.start_time, stop_term_ms(), STOP_KILL_MS, NULL);
+        !cv_process_wait_exit(vm.pid, vm.start_time, shutdown_timeout_ms(job->priv)))
+        cv_process_stop(vm.pid, vm.start_time, stop_term_ms(job->priv), STOP_KILL_MS, NULL);
     if (local_job_restart(job, err) < 0)
         return -1;
     domain_watch_wake(job->priv);
