@@ -175,6 +175,29 @@ check_binary(DoctorReport *r, const char *name, const char *path, const char *te
                    "'%s' v%s; Cocoon was tested with v%s", path, version, tested);
 }
 
+/* The per-VM helpers, found as a start finds them: without the waiter nothing starts. */
+static void
+check_helpers(DoctorReport *r)
+{
+    static const struct {
+        const char *name, *what, *env, *tree;
+    } helpers[] = {
+        {"cocoon-vmm-waiter", "VMM waiter", "COCOON_VMM_WAITER", "tools/waiter"},
+        {"cocoon-console-relay", "console relay", "COCOON_CONSOLE_RELAY", "tools/relay"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(helpers); i++) {
+        g_autoptr(CvError) err = NULL;
+        g_autofree char *path = cv_paths_helper_find(helpers[i].name, helpers[i].what,
+                                                     helpers[i].env, helpers[i].tree, &err);
+        if (path)
+            doctor_add(r, helpers[i].name, DOCTOR_OK, 0, NULL, "'%s'", path);
+        else
+            doctor_add(r, helpers[i].name, DOCTOR_FAIL, BLOCKS_ALL,
+                       "reinstall Cocoon (meson install, or the cocoon package)", "%s",
+                       err->message);
+    }
+}
+
 static void
 check_binaries(DoctorReport *r, const CocoonConfig *cfg)
 {
@@ -331,6 +354,7 @@ host_doctor_run(const CocoonConfig *cfg, const DoctorWhere *where)
 
     check_kvm(r);
     check_binaries(r, cfg);
+    check_helpers(r);
     check_char_device(r, "/dev/net/tun", "guests can have TAP network interfaces",
                       "modprobe tun; in a container, pass /dev/net/tun in");
     check_char_device(r, "/dev/vhost-net", "the kernel's vhost-net accelerates TAP traffic",

@@ -42,12 +42,6 @@ cv_paths_user_config(void)
     return g_build_filename(g_get_user_config_dir(), "cocoon", "cocoon.conf", NULL);
 }
 
-const char *
-cv_paths_libexecdir(void)
-{
-    return COCOON_LIBEXECDIR;
-}
-
 bool
 cv_paths_socket_answers(const char *path)
 {
@@ -85,12 +79,12 @@ cv_paths_helper_find(const char *name, const char *what, const char *env_var,
     g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
     if (exe) {
         g_autofree char *dir = g_path_get_dirname(exe);
-        /* <prefix>/bin/x or <prefix>/sbin/x: the same prefix's libexecdir, wherever it is now */
-        if (*COCOON_LIBEXECDIR_FROM_PREFIX) {
+        /* <prefix>/bin/x or <prefix>/sbin/x: the same prefix's helper folder, wherever it is now */
+        if (*COCOON_HELPERDIR_FROM_PREFIX) {
             g_autofree char *sibling =
-                g_build_filename(dir, "..", COCOON_LIBEXECDIR_FROM_PREFIX, name, NULL);
+                g_build_filename(dir, "..", COCOON_HELPERDIR_FROM_PREFIX, name, NULL);
             if (cv_paths_executable(sibling))
-                return g_steal_pointer(&sibling);
+                return g_canonicalize_filename(sibling, NULL);
         }
         /* the build tree: tools/virsh/x, tests/a/b/x, … all sit a few levels below its root */
         g_autofree char *up = g_strdup(dir);
@@ -104,11 +98,11 @@ cv_paths_helper_find(const char *name, const char *what, const char *env_var,
         }
     }
 
-    g_autofree char *installed = g_build_filename(COCOON_LIBEXECDIR, name, NULL);
+    g_autofree char *installed = g_build_filename(COCOON_HELPERDIR, name, NULL);
     if (cv_paths_executable(installed))
         return g_steal_pointer(&installed);
     cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR,
                  "cannot find the %s '%s' (looked next to the program and in '%s')", what, name,
-                 COCOON_LIBEXECDIR);
+                 COCOON_HELPERDIR);
     return NULL;
 }
