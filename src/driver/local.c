@@ -5,6 +5,7 @@
 
 #include "domain_events.h"
 #include "domain_watch.h"
+#include "host_net_mac.h"
 #include "local_lifecycle.h"
 #include "util/cv_process.h"
 
@@ -307,6 +308,9 @@ local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int fl
         return NULL;
     const CocoonBackend *backend = cocoon_config_backend_for_def(priv->config, def, err);
     if (!backend || backend->validate(def, err) < 0)
+        return NULL;
+    /* a generated MAC another domain has is derived again, then stored with the definition */
+    if (host_net_macs_unique(priv->store, def, err) < 0)
         return NULL;
     g_autofree char *canonical = domain_def_format(def, -1);
     bool created = false;

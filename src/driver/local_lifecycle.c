@@ -6,6 +6,7 @@
 
 #include "driver/domain_events.h"
 #include "driver/domain_watch.h"
+#include "driver/host_net_mac.h"
 #include "util/cv_process.h"
 
 /*
@@ -148,7 +149,7 @@ local_domain_create_xml(CocoonConn *conn, const char *xml, unsigned int flags, C
     } else if (domain_status_is_active(&job.st)) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID, "domain '%s' is already active",
                      def->name);
-    } else {
+    } else if (host_net_macs_unique(job.priv->store, def, err) == 0) {
         memcpy(job.uuid, def->uuid, DOMAIN_UUID_LEN);
         if (local_job_start(&job, def, flags & VIR_DOMAIN_START_PAUSED, -1, err) == 0) {
             dom = cocoon_domain_new(conn, def->name, def->uuid, job.st.id);
