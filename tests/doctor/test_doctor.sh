@@ -3,18 +3,13 @@
 # another version, with a running daemon's sockets, with a bad configuration file, and in a
 # mount namespace where /dev/kvm is masked and no hypervisor is on PATH.
 set -uo pipefail
+. "${COCOON_TEST_SRCDIR:?}/checks.sh"
 B=${COCOON_BUILDDIR:?}
 V=$B/tools/virsh/cocoonvirsh
 tmp=$(mktemp -d /tmp/cocoon-doctor-XXXXXX)
 daemon=
 cleanup() { [ -n "$daemon" ] && kill "$daemon" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-fails=0
-check() { # description, then a command that must succeed
-    local what=$1; shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
-has() { grep -qF -- "$2" "$1" || { echo "     missing in $1: $2"; sed 's/^/     | /' "$1"; return 1; }; }
 
 export COCOON_CONFIG=$tmp/none.conf
 unset COCOON_JAILER

@@ -3,23 +3,11 @@
  * names the file and the line, and the doctor's version comparison.
  */
 
-#include <glib.h>
-#include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "driver/config.h"
 #include "driver/host_doctor.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);           \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
+#include "driver_test.h"
 
 static char *dir;
 

@@ -10,6 +10,7 @@
 # client side is untouched but for one thing: libvirt's command= parameter names an ssh that
 # adds -F with this test's known_hosts, so ~/.ssh is never written.
 set -uo pipefail
+. "${COCOON_TEST_SRCDIR:?}/checks.sh"
 B=${COCOON_BUILDDIR:?}
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "the sshd and the namespace need root"
@@ -28,9 +29,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-check() { local what=$1; shift; if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi; }
-has() { grep -qF -- "$2" "$1" || { echo "     missing in $1: $2"; sed 's/^/     | /' "$1" | tail -20; return 1; }; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)

@@ -10,6 +10,7 @@
 # a mount namespace whose /run/libvirt, /run/cocoon and /var/lib/cocoon are its own, so the
 # system paths of cocoon:///system are used without touching the host's.
 set -uo pipefail
+. "${COCOON_TEST_SRCDIR:?}/checks.sh"
 SRC=${COCOON_SRCDIR:?}
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "installing a package needs root"
@@ -31,9 +32,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-check() { local what=$1; shift; if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi; }
-has() { grep -qF -- "$2" "$1" || { echo "     missing in $1: $2"; sed 's/^/     | /' "$1" | tail -30; return 1; }; }
 
 # the tree as a user has it: no build folders, no git metadata
 mkdir "$tmp/src"

@@ -5,6 +5,7 @@
 # (not the build's), a domain starts on the Firecracker simulator with a console, and the
 # daemon serves it.
 set -uo pipefail
+. "${COCOON_TEST_SRCDIR:?}/checks.sh"
 B=${COCOON_BUILDDIR:?}
 tmp=$(mktemp -d /tmp/cocoon-install-XXXXXX)
 daemon=
@@ -15,9 +16,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-check() { local what=$1; shift; if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi; }
-has() { grep -qF -- "$2" "$1" || { echo "     missing in $1: $2"; sed 's/^/     | /' "$1" | head -40; return 1; }; }
 
 D=$tmp/dest
 if ! meson install -C "$B" --destdir "$D" --no-rebuild >"$tmp/install.log" 2>&1; then
