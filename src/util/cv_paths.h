@@ -23,7 +23,7 @@ char *cv_paths_default_run(void);
  */
 char *cv_paths_daemon_socket(void);
 
-/** cv_paths_system_config: <sysconfdir>/cocoon/cocoon.conf (/etc/cocoon/cocoon.conf). New string. */
+/** cv_paths_system_config: <sysconfdir>/cocoon/cocoon.conf (/etc/cocoon/...). New string. */
 char *cv_paths_system_config(void);
 
 /** cv_paths_user_config: $XDG_CONFIG_HOME/cocoon/cocoon.conf. New string. */

@@ -66,7 +66,8 @@ def check_cocoonvirsh():
     man = man_entries(read("cocoonvirsh.1.scd"))
     for name, (synopsis, opts) in help_cmds.items():
         if name not in man:
-            fail(f"cocoonvirsh(1) lacks the command '{name}'")
+            fail(f"cocoonvirsh(1) lacks the command '{name}' (doc/update-commands.py "
+                 "rewrites the section from the help)")
             continue
         msyn, mopts = man[name]
         if msyn != synopsis:
