@@ -272,14 +272,19 @@ static void
 check_cgroup(DoctorReport *r)
 {
     struct statfs sf;
-    if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+    bool mounted = statfs("/sys/fs/cgroup", &sf) == 0;
+    if (mounted && sf.f_type == CGROUP2_SUPER_MAGIC) {
         doctor_add(r, "cgroup v2", DOCTOR_OK, 0, NULL, "/sys/fs/cgroup is cgroup2");
-    else
-        doctor_add(r, "cgroup v2", DOCTOR_WARN, 0,
-                   "boot with systemd.unified_cgroup_hierarchy=1, or mount cgroup2 on "
-                   "/sys/fs/cgroup",
-                   "/sys/fs/cgroup is not cgroup2: the jailer's resource limits are not "
-                   "available");
+        return;
+    }
+    /* v1 (or hybrid) hierarchies are a tmpfs of per-controller cgroup mounts */
+    const char *what = !mounted                        ? "nothing is mounted on /sys/fs/cgroup"
+                       : sf.f_type == TMPFS_MAGIC      ? "/sys/fs/cgroup holds cgroup v1 controllers"
+                       : sf.f_type == CGROUP_SUPER_MAGIC ? "/sys/fs/cgroup is cgroup v1"
+                                                         : "/sys/fs/cgroup is not cgroup2";
+    doctor_add(r, "cgroup v2", DOCTOR_WARN, 0,
+               "boot with systemd.unified_cgroup_hierarchy=1, or mount cgroup2 on /sys/fs/cgroup",
+               "%s: the jailer's cgroup v2 resource limits are not available", what);
 }
 
 /* ---- the root and the daemon --------------------------------------------------------------- */

@@ -21,6 +21,19 @@ rc=$?
 check "firecracker found, tested version" has "$tmp/host.out" "[ok  ] firecracker: '$B/tests/sim/fc-sim' v1.16.1, the version Cocoon was tested with"
 check "cloud-hypervisor found, tested version" has "$tmp/host.out" "[ok  ] cloud-hypervisor: '$B/tests/sim/ch-sim' v53.0.0, the version Cocoon was tested with"
 check "free space under the root given" has "$tmp/host.out" "free under '$tmp/root'"
+for what in "/dev/net/tun:" "/dev/vhost-net:" "] bridge:" "] io_uring:" "] cgroup v2:" \
+    "] cocoon-vmm-waiter: '$B/tools/waiter/cocoon-vmm-waiter'" "] jailer:"; do
+    check "reports $what" has "$tmp/host.out" "$what"
+done
+# what this kernel says, against what doctor says
+if [ -d /sys/module/bridge ]; then
+    check "bridge support seen" has "$tmp/host.out" "[ok  ] bridge:"
+fi
+if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+    check "cgroup v2 seen" has "$tmp/host.out" "[ok  ] cgroup v2:"
+else
+    check "no cgroup v2 seen, with a fix" has "$tmp/host.out" "[warn] cgroup v2:"
+fi
 check "absent daemon socket, with a fix" has "$tmp/host.out" "[warn] $tmp/none-sock: absent"
 if [ -e /dev/kvm ] && exec 3<>/dev/kvm; then
     exec 3>&-
