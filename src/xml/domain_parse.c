@@ -650,9 +650,12 @@ domain_def_generate(DomainDef *def, bool had_uuid, unsigned int flags)
         if (domain_uuid_parse(random, def->uuid) < 0)
             g_assert_not_reached();
     }
-    for (size_t i = 0; i < def->nnets; i++)
-        if (!def->nets[i]->mac)
+    for (size_t i = 0; i < def->nnets; i++) {
+        if (!def->nets[i]->mac) {
             def->nets[i]->mac = domain_mac_generate(def->uuid, i);
+            def->nets[i]->mac_generated = true;
+        }
+    }
 }
 
 DomainDef *
