@@ -676,6 +676,14 @@ cv_process_stop(pid_t pid, unsigned long long start_time, unsigned int term_time
     return -1;
 }
 
+static guint cv_process_start_default_ms = CV_PROCESS_START_TIMEOUT_MS;
+
+void
+cv_process_set_start_timeout_default(unsigned int ms)
+{
+    g_atomic_int_set(&cv_process_start_default_ms, ms ? ms : CV_PROCESS_START_TIMEOUT_MS);
+}
+
 unsigned int
 cv_process_start_timeout_ms(void)
 {
@@ -684,7 +692,7 @@ cv_process_start_timeout_ms(void)
 
     if (value && g_ascii_string_to_unsigned(value, 10, 1, G_MAXUINT, &ms, NULL))
         return (unsigned int)ms;
-    return CV_PROCESS_START_TIMEOUT_MS;
+    return g_atomic_int_get(&cv_process_start_default_ms);
 }
 
 char *

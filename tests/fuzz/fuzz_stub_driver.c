@@ -4,7 +4,7 @@
 
 typedef struct {
     int id;
-    CocoonDomainEventLifecycleFunc cb;
+    CocoonDomainEventFunc cb;
     void *opaque;
     GDestroyNotify free_opaque;
 } StubReg;
@@ -41,7 +41,8 @@ stub_fire(CocoonConn *conn, const CocoonDomain *dom, int event)
     g_mutex_lock(&stub_lock);
     for (guint i = 0; stub_regs && i < stub_regs->len; i++) {
         StubReg *r = stub_regs->pdata[i];
-        r->cb(conn, dom, event, 0, r->opaque);
+        CocoonDomainEvent ev = {.event_id = VIR_DOMAIN_EVENT_ID_LIFECYCLE, .event = event};
+        r->cb(conn, dom, &ev, r->opaque);
     }
     g_mutex_unlock(&stub_lock);
 }
@@ -253,7 +254,7 @@ stub_console(CocoonDomain *dom, const char *dev_name, CocoonStream *st, unsigned
 
 static int
 stub_register(CocoonConn *conn, CocoonDomain *dom, int event_id,
-              CocoonDomainEventLifecycleFunc cb, void *opaque, GDestroyNotify free_opaque,
+              CocoonDomainEventFunc cb, void *opaque, GDestroyNotify free_opaque,
               CvError **err)
 {
     if (dom && stub_fails(dom->name, err))

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cocoond_socket.h"
+#include "driver/config.h"
 #include "driver/driver.h"
 #include "driver/local.h"
 #include "rpc/rpc_server.h"
@@ -142,6 +143,18 @@ main(int argc, char **argv)
     if (argc > 1)
         return fail("unexpected argument '%s' (try --help)", argv[1]);
     verbose = opt_verbose;
+
+    /* cocoon.conf(5) gives the defaults of --root, --run-dir and --socket-group */
+    g_autoptr(CvError) conf_err = NULL;
+    g_autoptr(CocoonConfig) conf = cocoon_config_load(NULL, &conf_err);
+    if (!conf)
+        return fail("%s", conf_err->message);
+    if (!root && conf->root)
+        root = g_strdup(conf->root);
+    if (!run && conf->run)
+        run = g_strdup(conf->run);
+    if (!group && conf->socket_group)
+        group = g_strdup(conf->socket_group);
 
     gid_t gid = (gid_t)-1;
     if (group) {
