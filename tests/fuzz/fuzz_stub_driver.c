@@ -403,6 +403,81 @@ stub_snap_act(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
     return stub_fails(snap->name, err) ? -1 : 0;
 }
 
+/* ---- host and vCPU/memory calls ---- */
+
+static int
+stub_max_vcpus(CocoonConn *conn, const char *type, CvError **err)
+{
+    return stub_fails(type ? type : "firecracker", err) ? -1 : 32;
+}
+
+static int
+stub_free_memory(CocoonConn *conn, unsigned long long *ret_bytes, CvError **err)
+{
+    *ret_bytes = 1ULL << 30;
+    return 0;
+}
+
+static int
+stub_cpu_map(CocoonConn *conn, unsigned char **ret_map, unsigned int *ret_online,
+             CvError **err)
+{
+    if (ret_map)
+        *ret_map = g_memdup2("\x03", 1);
+    if (ret_online)
+        *ret_online = 2;
+    return 2;
+}
+
+static int
+stub_cells_free(CocoonConn *conn, unsigned long long *cells, int start, int max,
+                CvError **err)
+{
+    if (start != 0 || max < 1) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INVALID_ARG, "no cell %d", start);
+        return -1;
+    }
+    cells[0] = 1ULL << 30;
+    return 1;
+}
+
+static char *
+stub_dom_caps(CocoonConn *conn, const char *emulatorbin, const char *arch, const char *machine,
+              const char *virttype, unsigned int flags, CvError **err)
+{
+    if (stub_fails(emulatorbin ? emulatorbin : "firecracker", err))
+        return NULL;
+    return g_strdup("<domainCapabilities><path>/usr/bin/firecracker</path>"
+                    "</domainCapabilities>\n");
+}
+
+static int
+stub_max_memory(CocoonDomain *dom, unsigned long long *ret_kib, CvError **err)
+{
+    if (stub_fails(dom->name, err))
+        return -1;
+    *ret_kib = 262144;
+    return 0;
+}
+
+static int
+stub_vcpus_flags(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 2;
+}
+
+static int
+stub_set_memory(CocoonDomain *dom, unsigned long long kib, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 0;
+}
+
+static int
+stub_set_vcpus(CocoonDomain *dom, unsigned int n, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 0;
+}
+
 unsigned int
 fuzz_stub_registrations(void)
 {
@@ -457,4 +532,13 @@ const CocoonDriver fuzz_stub_driver = {
     .domainSnapshotHasMetadata = stub_snap_bool,
     .domainRevertToSnapshot = stub_snap_act,
     .domainSnapshotDelete = stub_snap_act,
+    .connectGetMaxVcpus = stub_max_vcpus,
+    .nodeGetFreeMemory = stub_free_memory,
+    .nodeGetCPUMap = stub_cpu_map,
+    .nodeGetCellsFreeMemory = stub_cells_free,
+    .connectGetDomainCapabilities = stub_dom_caps,
+    .domainGetMaxMemory = stub_max_memory,
+    .domainGetVcpusFlags = stub_vcpus_flags,
+    .domainSetMemoryFlags = stub_set_memory,
+    .domainSetVcpusFlags = stub_set_vcpus,
 };
