@@ -130,8 +130,8 @@ test_json_paths(void)
     const char *bad[] = {
         "{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"vmstate\":\"/etc/x\"}",
         "{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"vmstate\":\"../x\"}",
-        "{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"disks\":"
-        "[{\"target\":\"vda\",\"file\":\"disks/../../x\"}]}",
+        ("{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"disks\":"
+         "[{\"target\":\"vda\",\"file\":\"disks/../../x\"}]}"),
         "{\"version\":2,\"backend\":\"firecracker\",\"state\":\"running\"}",
         "not json",
     };
