@@ -57,6 +57,14 @@ static int
 launch_check_file(const char *what, const char *path, bool block, bool writable, CvError **err)
 {
     struct stat sb;
+    /* a FIFO, socket or character device: say so, rather than the EINVAL/ENXIO of opening */
+    if (stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode) &&
+        !S_ISBLK(sb.st_mode)) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
+                     "cannot use %s '%s': it is not a regular file or a block device", what,
+                     path);
+        return -1;
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     int errnum = fd < 0 ? errno : 0;
     if (fd >= 0) {
