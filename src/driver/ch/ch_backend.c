@@ -94,4 +94,5 @@ const CocoonBackend ch_backend = {
     .resume = ch_process_resume,
     .shutdown = ch_process_shutdown,
     .reboot = ch_process_reboot,
+    .exit_crashed = ch_process_exit_crashed,
 };

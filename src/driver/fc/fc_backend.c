@@ -48,4 +48,5 @@ const CocoonBackend fc_backend = {
     .resume = fc_process_resume,
     .shutdown = fc_process_shutdown,
     .reboot = NULL, /* FC exits on guest reset: the driver restarts the process */
+    .exit_crashed = fc_process_exit_crashed,
 };
