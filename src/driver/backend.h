@@ -33,6 +33,17 @@ typedef struct {
     bool console_stdio;
 } BackendLowerCtx;
 
+/*
+ * The files of a VM's saved state in a snapshot's folder (absolute paths). FC: the state file
+ * (snapshot_path) and the guest memory (mem_file_path); CH: the folder vm.snapshot writes
+ * config.json, state.json and memory-ranges into (it must exist and be empty).
+ */
+typedef struct {
+    const char *vmstate; /* FC */
+    const char *memory;  /* FC */
+    const char *ch_dir;  /* CH */
+} BackendSnapshotFiles;
+
 /* What the local driver prepared for one boot: everything host-specific the backend needs. */
 typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
@@ -44,6 +55,10 @@ typedef struct {
      * backend may add its own */
     const char *const *waiter_opts;
     BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
+    /* NULL: boot def. Else restore the VM saved in these files on the fresh VMM instead
+     * (FC: PUT /snapshot/load before any other call; CH: vm.restore on a VMM with no VM),
+     * left paused when `paused`, running otherwise. */
+    const BackendSnapshotFiles *restore;
 } BackendLaunchCtx;
 
 /*
@@ -106,6 +121,12 @@ typedef struct {
      * fact crashed, from what the VMM logged in log_path (this boot's; CH and FC exit 0 after
      * a vCPU error). NULL: the exit status says all. */
     bool (*exit_crashed)(const char *log_path, int status);
+    /*
+     * Save the state of a paused VM into files (FC: PUT /snapshot/create, Full; CH:
+     * vm.snapshot into files->ch_dir). The VM stays paused. On failure the files may be
+     * partly written: the caller owns and removes them.
+     */
+    int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
 } CocoonBackend;
 
 extern const CocoonBackend fc_backend;

@@ -7,6 +7,7 @@
 #include "driver/domain_events.h"
 #include "driver/domain_launch.h"
 #include "driver/domain_watch.h"
+#include "driver/local_save.h"
 #include "util/cv_process.h"
 
 /*
@@ -97,6 +98,10 @@ out:
 static int
 act_start(LocalJob *job, unsigned int flags, CvError **err)
 {
+    /* a managed save image is resumed rather than booted (and then removed) */
+    int restored = local_managed_save_start(job, flags, err);
+    if (restored != 0)
+        return restored < 0 ? -1 : 0;
     g_autoptr(DomainDef) def =
         domain_store_load_def(job->priv->store, job->name, false, job->uuid, err);
     if (!def)

@@ -7,6 +7,7 @@
 
 #include "ch_lower.h"
 #include "ch_process.h"
+#include "ch_snapshot.h"
 #include "ch_validate.h"
 
 static const char *const ch_native_formats[] = {
@@ -95,4 +96,5 @@ const CocoonBackend ch_backend = {
     .shutdown = ch_process_shutdown,
     .reboot = ch_process_reboot,
     .exit_crashed = ch_process_exit_crashed,
+    .snapshot_save = ch_snapshot_save,
 };
