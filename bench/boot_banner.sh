@@ -37,7 +37,7 @@ buildtype=$(meson introspect --buildoptions "$build" 2>/dev/null |
     python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"))' || echo unknown)
 
 work=$(mktemp -d /tmp/cocoon-bench-banner.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "/dev/shm/$(basename "$work")-run"' EXIT
 
 exec /usr/bin/python3 - "$build" "$work" "$runs" "$vmms" "$buildtype" <<'PY'
 import http.client, json, os, pty, select, socket, statistics, subprocess, sys, time, tty
