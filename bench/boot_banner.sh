@@ -39,7 +39,7 @@ buildtype=$(meson introspect --buildoptions "$build" 2>/dev/null |
 work=$(mktemp -d /tmp/cocoon-bench-banner.XXXXXX)
 trap 'rm -rf "$work" "/dev/shm/$(basename "$work")-run"' EXIT
 
-exec /usr/bin/python3 - "$build" "$work" "$runs" "$vmms" "$buildtype" <<'PY'
+/usr/bin/python3 - "$build" "$work" "$runs" "$vmms" "$buildtype" <<'PY'
 import http.client, json, os, pty, select, socket, statistics, subprocess, sys, time, tty
 
 build, work, runs, vmms, buildtype = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
