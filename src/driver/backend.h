@@ -33,6 +33,17 @@ typedef struct {
     bool console_stdio;
 } BackendLowerCtx;
 
+/*
+ * The files of a VM's saved state in a snapshot's folder (absolute paths). FC: the state file
+ * (snapshot_path) and the guest memory (mem_file_path); CH: the folder vm.snapshot writes
+ * config.json, state.json and memory-ranges into (it must exist and be empty).
+ */
+typedef struct {
+    const char *vmstate; /* FC */
+    const char *memory;  /* FC */
+    const char *ch_dir;  /* CH */
+} BackendSnapshotFiles;
+
 /* What the local driver prepared for one boot: everything host-specific the backend needs. */
 typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
@@ -44,6 +55,10 @@ typedef struct {
      * backend may add its own */
     const char *const *waiter_opts;
     BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
+    /* NULL: boot def. Else restore the VM saved in these files on the fresh VMM instead
+     * (FC: PUT /snapshot/load before any other call; CH: vm.restore on a VMM with no VM),
+     * left paused when `paused`, running otherwise. */
+    const BackendSnapshotFiles *restore;
 } BackendLaunchCtx;
 
 /*
@@ -67,6 +82,20 @@ typedef enum {
     BACKEND_VM_NOT_STARTED, /* FC "Not started", CH "Created" */
     BACKEND_VM_LAST
 } BackendVmState;
+
+/* What a VMM tells of a guest's memory, in KiB; -1 for what it does not tell. */
+typedef struct {
+    long long actual;      /* the memory the guest has now (its size less the balloon) */
+    long long unused;      /* free in the guest (balloon statistics) */
+    long long available;   /* the guest's total as it sees it */
+    long long usable;      /* reclaimable without swapping */
+    long long swap_in, swap_out, major_fault, minor_fault, disk_caches;
+} BackendMemoryStats;
+
+/* Counters of one disk as a VMM keeps them; -1 for what it does not keep. */
+typedef struct {
+    long long rd_req, rd_bytes, wr_req, wr_bytes;
+} BackendBlockStats;
 
 typedef enum {
     BACKEND_FIRECRACKER,
@@ -106,6 +135,30 @@ typedef struct {
      * fact crashed, from what the VMM logged in log_path (this boot's; CH and FC exit 0 after
      * a vCPU error). NULL: the exit status says all. */
     bool (*exit_crashed)(const char *log_path, int status);
+    /*
+     * Save the state of a paused VM into files (FC: PUT /snapshot/create, Full; CH:
+     * vm.snapshot into files->ch_dir). The VM stays paused. On failure the files may be
+     * partly written: the caller owns and removes them.
+     */
+    int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
+
+    /* ---- what clients ask of a backend beyond the lifecycle (issue 12) ---- */
+    unsigned int max_vcpus;       /* on x86_64 */
+    const char *vcpu_thread_name; /* the VMM's vCPU threads: this, then the vCPU's number */
+    /* domcapabilities: append <os>, <cpu>, <memoryBacking>, <devices>, <features> */
+    void (*domcaps_format)(GString *xml);
+    /* The guest's memory as the VMM reports it (def: the running definition). */
+    int (*memory_stats)(const BackendVm *vm, const DomainDef *def, BackendMemoryStats *ret,
+                        CvError **err);
+    /* Live: leave the guest kib of its memory (the balloon takes the rest of def's
+     * <memory>); the driver has checked the balloon exists. */
+    int (*set_memory)(const BackendVm *vm, const DomainDef *def, unsigned long long kib,
+                      CvError **err);
+    /* Live: run n vCPUs (up to def's maximum); NULL: the VMM cannot. */
+    int (*set_vcpus)(const BackendVm *vm, unsigned int n, CvError **err);
+    /* The counters of def->disks[disk]; NULL: the VMM keeps none the driver can read. */
+    int (*block_stats)(const BackendVm *vm, const DomainDef *def, size_t disk,
+                       BackendBlockStats *ret, CvError **err);
 } CocoonBackend;
 
 extern const CocoonBackend fc_backend;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "driver/driver_nowait.h"
+#include "driver/config.h"
 #include "driver/driver_remote.h"
 #include "driver/local.h"
 #include "util/cv_paths.h"
@@ -93,8 +94,9 @@ conn_open_default(unsigned int flags, CvError **err)
     if (remote_opener && cv_paths_socket_answers(sock))
         return remote_opener(geteuid() == 0 ? "cocoon:///system" : "cocoon:///session", flags, err);
 
-    g_autofree char *root = cv_paths_default_root();
-    g_autofree char *run = cv_paths_default_run();
+    g_autofree char *root = NULL, *run = NULL;
+    if (cocoon_config_paths(&root, &run, err) < 0)
+        return NULL;
     return conn_open_embed(root, run, err);
 }
 
@@ -213,4 +215,33 @@ cocoon_domain_list_free(CocoonDomain **doms)
     for (CocoonDomain **d = doms; *d; d++)
         cocoon_domain_free(*d);
     g_free(doms);
+}
+
+CocoonDomainSnapshot *
+cocoon_domain_snapshot_new(const CocoonDomain *dom, const char *name)
+{
+    CocoonDomainSnapshot *snap = g_new0(CocoonDomainSnapshot, 1);
+    snap->dom = cocoon_domain_new(dom->conn, dom->name, dom->uuid, dom->id);
+    snap->name = g_strdup(name);
+    return snap;
+}
+
+void
+cocoon_domain_snapshot_free(CocoonDomainSnapshot *snap)
+{
+    if (!snap)
+        return;
+    cocoon_domain_free(snap->dom);
+    g_free(snap->name);
+    g_free(snap);
+}
+
+void
+cocoon_domain_snapshot_list_free(CocoonDomainSnapshot **snaps)
+{
+    if (!snaps)
+        return;
+    for (CocoonDomainSnapshot **s = snaps; *s; s++)
+        cocoon_domain_snapshot_free(*s);
+    g_free(snaps);
 }

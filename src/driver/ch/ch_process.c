@@ -9,6 +9,7 @@
 #include "ch_api.h"
 #include "ch_lower.h"
 #include "driver/backend_common.h"
+#include "ch_snapshot.h"
 #include "util/cv_process.h"
 
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
@@ -157,14 +158,20 @@ static GStrv
 ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, const char *events,
                 CvError **err)
 {
-    g_auto(GStrv) lowered = ch_lower_argv(def, &ctx->lower, err);
-    if (!lowered)
-        return NULL;
-
     g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
     g_strv_builder_add(builder, ctx->binary);
-    for (size_t i = 1; lowered[i]; i++)
-        g_strv_builder_add(builder, lowered[i]);
+    if (ctx->restore) {
+        /* a restore needs a VMM that holds no VM: nothing but its API socket */
+        g_autofree char *sock = ch_api_socket_path(ctx->lower.run_dir);
+        g_autofree char *api = g_strconcat("path=", sock, NULL);
+        g_strv_builder_add_many(builder, "--api-socket", api, NULL);
+    } else {
+        g_auto(GStrv) lowered = ch_lower_argv(def, &ctx->lower, err);
+        if (!lowered)
+            return NULL;
+        for (size_t i = 1; lowered[i]; i++)
+            g_strv_builder_add(builder, lowered[i]);
+    }
     g_strv_builder_add_many(builder, "--log-file", ctx->log_path, NULL);
     /* CH waits for a reader to open the FIFO: the waiter, when there is one */
     if (events) {
@@ -245,6 +252,7 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, timeout_ms, err) < 0 ||
+        (ctx->restore && ch_snapshot_restore(sock, ctx->restore, paused, err) < 0) ||
         ch_process_wait_booted(sock, pid, start_time, timeout_ms, &info, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
         ch_process_abort(pid, start_time, sock, events);
@@ -253,7 +261,7 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     /* on the driver's PTY (stdin/stdout) the console has no path of CH's */
     g_autofree char *console = ctx->console_fd >= 0 ? NULL : ch_process_console_path(def, info);
     json_object_put(info);
-    if (paused && ch_api_vm_pause(sock, err) < 0) {
+    if (paused && !ctx->restore && ch_api_vm_pause(sock, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
         ch_process_abort(pid, start_time, sock, events);
         return -1;
