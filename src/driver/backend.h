@@ -28,6 +28,9 @@ typedef struct {
     const char *const *disk_paths;
     /* FC: the uncompressed vmlinux to boot (extracted from a bzImage). NULL: <os><kernel>. */
     const char *kernel_path;
+    /* CH: the PTY console `virsh console` attaches to is the VMM's stdin/stdout (mode Tty), a
+     * PTY the driver made, instead of a PTY of CH's own (see ch_process.h for why). */
+    bool console_stdio;
 } BackendLowerCtx;
 
 /*
@@ -45,8 +48,12 @@ typedef struct {
 typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
     const char *log_path;     /* the VMM's log file (pre-created by the backend) */
-    int console_fd;           /* FC: the PTY end given to the VMM as stdin/stdout; -1: none */
+    int console_fd;           /* the PTY end given to the VMM as stdin/stdout; -1: none (CH:
+                                 set exactly when lower.console_stdio) */
     const char *exit_path;    /* where the VMM's waiter records how it ended */
+    /* the driver's options for the waiter (cv_process_spawn_kept), NULL-terminated; the
+     * backend may add its own */
+    const char *const *waiter_opts;
     BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
     /* NULL: boot def. Else restore the VM saved in these files on the fresh VMM instead
      * (FC: PUT /snapshot/load before any other call; CH: vm.restore on a VMM with no VM),
@@ -75,6 +82,20 @@ typedef enum {
     BACKEND_VM_NOT_STARTED, /* FC "Not started", CH "Created" */
     BACKEND_VM_LAST
 } BackendVmState;
+
+/* What a VMM tells of a guest's memory, in KiB; -1 for what it does not tell. */
+typedef struct {
+    long long actual;      /* the memory the guest has now (its size less the balloon) */
+    long long unused;      /* free in the guest (balloon statistics) */
+    long long available;   /* the guest's total as it sees it */
+    long long usable;      /* reclaimable without swapping */
+    long long swap_in, swap_out, major_fault, minor_fault, disk_caches;
+} BackendMemoryStats;
+
+/* Counters of one disk as a VMM keeps them; -1 for what it does not keep. */
+typedef struct {
+    long long rd_req, rd_bytes, wr_req, wr_bytes;
+} BackendBlockStats;
 
 typedef enum {
     BACKEND_FIRECRACKER,
@@ -110,12 +131,34 @@ typedef struct {
     int (*shutdown)(const BackendVm *vm, CvError **err);
     /* Reboot the guest; FC has none (the driver restarts the process). NULL when absent. */
     int (*reboot)(const BackendVm *vm, CvError **err);
+    /* After the VMM exited with wait status `status` that looks clean: whether the guest in
+     * fact crashed, from what the VMM logged in log_path (this boot's; CH and FC exit 0 after
+     * a vCPU error). NULL: the exit status says all. */
+    bool (*exit_crashed)(const char *log_path, int status);
     /*
      * Save the state of a paused VM into files (FC: PUT /snapshot/create, Full; CH:
      * vm.snapshot into files->ch_dir). The VM stays paused. On failure the files may be
      * partly written: the caller owns and removes them.
      */
     int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
+
+    /* ---- what clients ask of a backend beyond the lifecycle (issue 12) ---- */
+    unsigned int max_vcpus;       /* on x86_64 */
+    const char *vcpu_thread_name; /* the VMM's vCPU threads: this, then the vCPU's number */
+    /* domcapabilities: append <os>, <cpu>, <memoryBacking>, <devices>, <features> */
+    void (*domcaps_format)(GString *xml);
+    /* The guest's memory as the VMM reports it (def: the running definition). */
+    int (*memory_stats)(const BackendVm *vm, const DomainDef *def, BackendMemoryStats *ret,
+                        CvError **err);
+    /* Live: leave the guest kib of its memory (the balloon takes the rest of def's
+     * <memory>); the driver has checked the balloon exists. */
+    int (*set_memory)(const BackendVm *vm, const DomainDef *def, unsigned long long kib,
+                      CvError **err);
+    /* Live: run n vCPUs (up to def's maximum); NULL: the VMM cannot. */
+    int (*set_vcpus)(const BackendVm *vm, unsigned int n, CvError **err);
+    /* The counters of def->disks[disk]; NULL: the VMM keeps none the driver can read. */
+    int (*block_stats)(const BackendVm *vm, const DomainDef *def, size_t disk,
+                       BackendBlockStats *ret, CvError **err);
 } CocoonBackend;
 
 extern const CocoonBackend fc_backend;

@@ -33,7 +33,9 @@ local_lifecycle_emit(CocoonConn *conn, const char *name, const unsigned char *uu
                      int event, int detail)
 {
     LocalDriverPriv *priv = conn->priv;
-    domain_events_emit(priv->events, conn, name, uuid, id, event, detail);
+    CocoonDomainEvent ev = {.event_id = VIR_DOMAIN_EVENT_ID_LIFECYCLE, .event = event,
+                            .detail = detail};
+    domain_events_emit(priv->events, conn, name, uuid, id, &ev);
 }
 
 static void
@@ -99,9 +101,8 @@ local_job_stopped(LocalJob *job, int reason, int detail)
     local_lifecycle_emit(job->conn, job->name, job->uuid, -1, VIR_DOMAIN_EVENT_STOPPED, detail);
 }
 
-/* Write the definition the domain runs with (dumpxml of a running domain reads it). */
-static int
-job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err)
+int
+local_job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err)
 {
     g_autofree char *live = domain_store_live_dir(job->priv->store, job->name);
     g_autofree char *path = g_build_filename(live, LIVE_DEF_FILE, NULL);
@@ -143,7 +144,7 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
     st.persistent = job->persistent;
     domain_status_clear(&job->st);
     job->st = st;
-    if (job_write_live_def(job, def, id, err) < 0 || local_job_save(job, err) < 0) {
+    if (local_job_write_live_def(job, def, id, err) < 0 || local_job_save(job, err) < 0) {
         cv_error_prefix(err, "cannot start domain '%s': ", job->name);
         domain_launch_teardown(priv->store, job->name, &job->st);
         domain_status_clear(&job->st);
@@ -216,34 +217,61 @@ action_restarts(DomainLifecycleAction a)
            a == DOMAIN_LIFECYCLE_ACTION_COREDUMP_RESTART;
 }
 
-/* The VMM of job is gone: decide what that was and act on it. */
+/*
+ * The VMM of job is gone: decide what that was and act on it, from what Cocoon meant
+ * (stop-intent), what the waiter did (its last note: it stopped a shutdown the guest ignored,
+ * or a CH guest that reset with on_reboot=destroy), the exit status, and the backend's log
+ * (CH exits 0 after a vCPU error).
+ */
 static void
 job_reconcile_exit(LocalJob *job)
 {
-    int status = domain_launch_exit_status(job->priv->store, job->name, &job->st);
+    DomainStore *store = job->priv->store;
+    int status = domain_launch_exit_status(store, job->name, &job->st);
     bool clean = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     bool fc = g_strcmp0(job->st.backend, "firecracker") == 0;
+    g_autofree char *note = domain_launch_last_note(store, job->name);
+    /* a crash although the exit looks clean (CH after a vCPU error) */
+    bool vmm_said_crash = clean && domain_launch_exit_crashed(store, job->name, &job->st,
+                                                              local_job_backend(job, NULL),
+                                                              status);
+    if (vmm_said_crash)
+        clean = false;
 
     switch (job->st.stop_intent) {
     case DOMAIN_STOP_INTENT_DESTROY:
         local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
         return;
     case DOMAIN_STOP_INTENT_SHUTDOWN:
-        local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        /* the guest ignored it and the waiter stopped the VMM: as a destroy */
+        if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_SHUTDOWN_TIMEOUT) == 0)
+            local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED,
+                              VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+        else if (!vmm_said_crash)
+            local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN,
+                              VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        else
+            break; /* it crashed meanwhile */
         return;
     case DOMAIN_STOP_INTENT_REBOOT:
-        local_job_restart(job, NULL);
+        if (local_job_restart(job, NULL) == 0)
+            local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
         return;
     default:
         break;
     }
+    /* CH reset the guest in place; the waiter stopped it, as on_reboot=destroy asks */
+    if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_REBOOT_DESTROY) == 0) {
+        local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        return;
+    }
     if (clean) {
         /* FC exits 0 when the guest resets (reboot=k); CH when the guest powers off */
         int which = fc ? 1 : 0;
-        if (action_restarts(job_action(job, which)))
-            local_job_restart(job, NULL);
-        else
+        if (!action_restarts(job_action(job, which)))
             local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        else if (local_job_restart(job, NULL) == 0 && fc) /* FC's guest reset */
+            local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
         return;
     }
     if (action_restarts(job_action(job, 2)))

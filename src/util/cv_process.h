@@ -41,6 +41,15 @@ int cv_process_spawn_waited(const char *const *argv, int stdin_fd, int stdout_fd
                             CvError **err);
 
 /**
+ * cv_process_spawn_kept: cv_process_spawn_waited, with waiter_opts (NULL-terminated, may be
+ * NULL) passed to the waiter after EXIT_FILE PID: what else it does for the program while it
+ * runs (tools/waiter/cocoon-vmm-waiter.c lists the options).
+ */
+int cv_process_spawn_kept(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                          const char *exit_file, const char *const *waiter_opts, pid_t *ret_pid,
+                          pid_t *ret_waiter, CvError **err);
+
+/**
  * cv_process_start_time: field 22 of /proc/PID/stat (clock ticks after boot).
  * Returns 0 with *ret_start_time, or -1 with *err when there is no such process.
  */
@@ -88,9 +97,13 @@ int cv_process_stop(pid_t pid, unsigned long long start_time, unsigned int term_
 
 /**
  * cv_process_start_timeout_ms: how long a VMM may take to come up: $COCOON_START_TIMEOUT_MS
- * when set to a positive number, else CV_PROCESS_START_TIMEOUT_MS.
+ * when set to a positive number, else the process's default (cocoon.conf's [timeouts] start,
+ * set by the driver), else CV_PROCESS_START_TIMEOUT_MS.
  */
 unsigned int cv_process_start_timeout_ms(void);
+
+/** cv_process_set_start_timeout_default: the default above, for the whole process (0: built-in). */
+void cv_process_set_start_timeout_default(unsigned int ms);
 
 /**
  * cv_process_log_tail: the last max_lines non-empty lines of the (log) file at path, joined

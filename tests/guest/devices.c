@@ -108,7 +108,7 @@ const struct virtio_dev *devices_get(size_t i)
     return i < ndevs ? &devs[i] : NULL;
 }
 
-const char *virtio_type_name(uint32_t type, char buf[16])
+const char *virtio_type_name(uint32_t type, char buf[24])
 {
     switch (type) {
     case 1: return "net";
@@ -118,22 +118,17 @@ const char *virtio_type_name(uint32_t type, char buf[16])
     case 5: return "balloon";
     case 19: return "vsock";
     }
-    char digits[12];
-    int i = 11;
-    digits[i] = 0;
-    do {
-        digits[--i] = (char)('0' + type % 10);
-        type /= 10;
-    } while (type);
+    char digits[21];
+    const char *d = format_dec(digits, type);
     memcpy(buf, "id-", 3);
-    memcpy(buf + 3, digits + i, (size_t)(12 - i));
+    memcpy(buf + 3, d, strlen(d) + 1);
     return buf;
 }
 
 void cmd_devices(void)
 {
     size_t n = devices_count();
-    char name[16];
+    char name[24];
     for (size_t i = 0; i < n; i++) {
         const struct virtio_dev *d = &devs[i];
         if (d->pci) {

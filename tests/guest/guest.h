@@ -19,6 +19,8 @@ bool str_eq(const char *a, const char *b);
 bool str_starts(const char *s, const char *prefix);
 /* Parses an unsigned number (decimal, or hex after 0x) at *s, advancing *s past it. */
 bool parse_u64(const char **s, uint64_t *out);
+/* Writes v in decimal into buf; returns where the digits start. */
+char *format_dec(char buf[21], uint64_t v);
 
 /* serial.c: COM1, polled */
 void serial_init(void);
@@ -59,7 +61,7 @@ struct virtio_dev {
 void devices_scan(const char *cmdline);
 size_t devices_count(void);
 const struct virtio_dev *devices_get(size_t i);
-const char *virtio_type_name(uint32_t type, char buf[16]);
+const char *virtio_type_name(uint32_t type, char buf[24]);
 void cmd_devices(void);
 
 /* virtio_blk.c */

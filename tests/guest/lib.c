@@ -86,3 +86,14 @@ bool parse_u64(const char **s, uint64_t *out)
     *out = v;
     return true;
 }
+
+char *format_dec(char buf[21], uint64_t v)
+{
+    char *p = buf + 20;
+    *p = 0;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}

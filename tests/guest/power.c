@@ -60,35 +60,29 @@ static bool key_event(uint8_t b)
     return false;
 }
 
-static void request_line(const char *what)
+/* A request from the host: reported on a line of its own, then acted on unless ignored. */
+static void host_request(const char *what, const char *action, void (*act)(void))
 {
     put_str("\r\n");
     put_str(what);
-    put_str(power_ignore ? ": ignored\r\n" : "");
+    if (power_ignore) {
+        put_str(": ignored\r\nguest> ");
+        return;
+    }
+    put_str(": ");
+    put_line(action);
+    act();
 }
 
 void power_poll(void)
 {
     for (unsigned n = 0; n < 16 && (inb(I8042_STATUS) & 1); n++) {
-        if (!key_event(inb(I8042_DATA)))
-            continue;
-        key_ctrl = key_alt = false;
-        request_line("ctrl-alt-del");
-        if (power_ignore) {
-            put_str("guest> ");
-            continue;
+        if (key_event(inb(I8042_DATA))) {
+            key_ctrl = key_alt = false;
+            host_request("ctrl-alt-del", "rebooting", power_reboot);
         }
-        put_str(": rebooting\r\n");
-        power_reboot();
     }
     uint64_t ged = acpi_ged_address();
-    if (ged && (mmio_read8(ged) & GED_POWER_BUTTON)) {
-        request_line("power button");
-        if (power_ignore) {
-            put_str("guest> ");
-            return;
-        }
-        put_str(": powering off\r\n");
-        power_off();
-    }
+    if (ged && (mmio_read8(ged) & GED_POWER_BUTTON))
+        host_request("power button", "powering off", power_off);
 }

@@ -50,13 +50,7 @@ void put_line(const char *s)
 void put_dec(uint64_t v)
 {
     char buf[21];
-    int i = 20;
-    buf[i] = 0;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put_str(buf + i);
+    put_str(format_dec(buf, v));
 }
 
 static const char hexdigits[] = "0123456789abcdef";

@@ -202,6 +202,25 @@ def ticks(vm, name):
     return int(out[0].split()[1])
 
 
+def ends_with(vm, name, command, line, codes, what):
+    """Types command (unless None), waits for line, then for the VMM to exit with one of codes."""
+    if command:
+        vm.send(command)
+    vm.expect(re.escape(line) + r"\r\n", 5)
+    rc = vm.wait_exit()
+    check(rc in codes, f"{name}: exit status {rc} after {what}, expected {codes[0]}")
+    return rc
+
+
+def still_running_after(vm, name, line, what):
+    """An ignored host request: reported, and the guest keeps running and answering."""
+    vm.expect(re.escape(line) + r"\r\n", 5)
+    vm.expect(re.escape(PROMPT), 5)
+    time.sleep(0.3)
+    check(vm.alive(), f"{name}: the VM stopped after an ignored {what}")
+    check(vm.command("echo still here") == ["still here"], f"{name}: echo after {what}")
+
+
 def check_pause(vm, name, pause, resume):
     """ticks stands still while the VM is paused (a tick or two may be delivered late)."""
     t1 = ticks(vm, name)
@@ -326,10 +345,7 @@ def test_firecracker(fc, guest, tmp, tap):
               sorted(int(a, 16) for a in windows),
               f"fc: device addresses {[m.group('addr') for m in found]} vs cmdline {windows}")
         check_disk(vm, "fc", disk, "fc-first-sector")
-        vm.send("reboot")
-        vm.expect(r"rebooting\r\n", 5)
-        rc = vm.wait_exit()
-        check(rc == 0, f"fc: exit status {rc} after the guest's i8042 reset, expected 0")
+        ends_with(vm, "fc", "reboot", "rebooting", (0,), "the guest's i8042 reset")
     finally:
         vm.close()
     print("ok fc: banner, cmdline, echo, ticks, devices, sector write/read, reboot -> exit 0")
@@ -340,12 +356,9 @@ def test_firecracker(fc, guest, tmp, tap):
         vm.boot()
         check(vm.command("read 0") == ["error: no block device"], "fc: read without a disk")
         check(vm.command("devices") == ["devices: 0"], "fc: devices without any")
-        vm.send("crash")
-        vm.expect(r"crashing\r\n", 5)
-        rc = vm.wait_exit()
         # FC v1.16.1 stops on KVM's shutdown exit and logs it; its exit status is racy
         # here: mostly 1 ("MicroVMStopped without an error: GenericError"), sometimes 0.
-        check(rc in (0, 1), f"fc: exit status {rc} after a triple fault, expected 1 (or 0)")
+        rc = ends_with(vm, "fc", "crash", "crashing", (1, 0), "a triple fault")
         check("Unexpected exit reason on vcpu run: Shutdown" in vm.log(),
               f"fc: no triple-fault (Shutdown) exit in the log:\n{vm.log()[-1000:]}")
     finally:
@@ -359,9 +372,7 @@ def test_firecracker(fc, guest, tmp, tap):
         wait_for(sock)
         status, text = Api(sock).request("PUT", "/actions", {"action_type": "SendCtrlAltDel"})
         check(status == 204, f"fc: SendCtrlAltDel answered {status} {text}")
-        vm.expect(r"ctrl-alt-del: rebooting\r\n", 5)
-        rc = vm.wait_exit()
-        check(rc == 0, f"fc: exit status {rc} after Ctrl+Alt+Del, expected 0")
+        ends_with(vm, "fc", None, "ctrl-alt-del: rebooting", (0,), "Ctrl+Alt+Del")
     finally:
         vm.close()
     print("ok fc: SendCtrlAltDel -> 'ctrl-alt-del: rebooting', exit 0")
@@ -377,15 +388,8 @@ def test_firecracker(fc, guest, tmp, tap):
                     lambda: api.request("PATCH", "/vm", {"state": "Resumed"}))
         status, text = Api(sock).request("PUT", "/actions", {"action_type": "SendCtrlAltDel"})
         check(status == 204, f"fc: SendCtrlAltDel answered {status} {text}")
-        vm.expect(r"ctrl-alt-del: ignored\r\n", 5)
-        vm.expect(re.escape(PROMPT), 5)
-        time.sleep(0.3)
-        check(vm.alive(), "fc: the VM stopped after an ignored Ctrl+Alt+Del")
-        check(vm.command("echo still here") == ["still here"], "fc: echo after ignored CAD")
-        vm.send("poweroff")
-        vm.expect(r"powering off\r\n", 5)
-        rc = vm.wait_exit()
-        check(rc == 0, f"fc: exit status {rc} after poweroff, expected 0")
+        still_running_after(vm, "fc", "ctrl-alt-del: ignored", "Ctrl+Alt+Del")
+        ends_with(vm, "fc", "poweroff", "powering off", (0,), "poweroff")
     finally:
         vm.close()
     print("ok fc: pause/resume -> ticks stand still, then move; ignore -> "
@@ -435,9 +439,7 @@ def test_cloud_hypervisor(ch, chr_bin, guest, tmp, tap):
         # The ACPI power button: the guest powers off (S5), CH exits 0.
         wait_for(api)
         ch_remote(chr_bin, api, "power-button")
-        vm.expect(r"power button: powering off\r\n", 5)
-        rc = vm.wait_exit()
-        check(rc == 0, f"ch: exit status {rc} after the power button, expected 0")
+        ends_with(vm, "ch", None, "power button: powering off", (0,), "the power button")
     finally:
         vm.close()
     print("ok ch: banner, cmdline, echo, ticks, devices, sector write/read, reboot (in "
@@ -452,19 +454,13 @@ def test_cloud_hypervisor(ch, chr_bin, guest, tmp, tap):
         check_pause(vm, "ch", lambda: ch_remote(chr_bin, api, "pause"),
                     lambda: ch_remote(chr_bin, api, "resume"))
         ch_remote(chr_bin, api, "power-button")
-        vm.expect(r"power button: ignored\r\n", 5)
-        vm.expect(re.escape(PROMPT), 5)
-        time.sleep(0.3)
-        check(vm.alive(), "ch: the VM stopped after an ignored power button")
+        still_running_after(vm, "ch", "power button: ignored", "power button")
         # A triple fault: CH resets the guest inside its process (it does not exit).
         vm.send("crash")
         vm.expect(r"crashing\r\n", 5)
         vm.boot()
         check(vm.alive(), "ch: the process ended on a triple fault")
-        vm.send("poweroff")
-        vm.expect(r"powering off\r\n", 5)
-        rc = vm.wait_exit()
-        check(rc == 0, f"ch: exit status {rc} after poweroff, expected 0")
+        ends_with(vm, "ch", "poweroff", "powering off", (0,), "poweroff (ACPI S5)")
     finally:
         vm.close()
     print("ok ch: pause/resume -> ticks stand still, then move; ignore -> 'power button: "

@@ -82,39 +82,73 @@ static uint64_t common, notify_addr;    /* pci */
 static bool can_flush;
 static uint16_t last_used;
 
-static bool mmio_setup(uint64_t base)
+/* Where a transport keeps the registers the set-up touches, and how wide they are:
+ * virtio-mmio's are all 32-bit; virtio-pci's common configuration mixes 8, 16 and 32. */
+struct transport {
+    uint64_t status, dev_feature_sel, dev_feature, drv_feature_sel, drv_feature;
+    uint64_t queue_sel, queue_max, queue_size, queue_enable, ring[3];
+    unsigned status_width, queue_width;
+};
+
+static void reg_write(uint64_t a, unsigned width, uint32_t v)
 {
-    if (mmio_read32(base + 4) != 2)
+    if (width == 8)
+        mmio_write8(a, (uint8_t)v);
+    else if (width == 16)
+        mmio_write16(a, (uint16_t)v);
+    else
+        mmio_write32(a, v);
+}
+
+static uint32_t reg_read(uint64_t a, unsigned width)
+{
+    return width == 8 ? mmio_read8(a) : width == 16 ? mmio_read16(a) : mmio_read32(a);
+}
+
+/* The driver side of device initialisation (virtio 1.x, 3.1.1), queue 0 only. */
+static bool transport_init(const struct transport *t)
+{
+    const uint32_t steps[] = { 0, STATUS_ACK, STATUS_ACK | STATUS_DRIVER };
+    for (unsigned i = 0; i < 3; i++)        /* one status bit at a time, as FC insists */
+        reg_write(t->status, t->status_width, steps[i]);
+    reg_write(t->dev_feature_sel, 32, 1);
+    if (!(reg_read(t->dev_feature, 32) & 1))        /* VIRTIO_F_VERSION_1 */
         return false;
-    mmio_write32(base + M_STATUS, 0);     /* one status bit at a time, as FC insists */
-    mmio_write32(base + M_STATUS, STATUS_ACK);
-    mmio_write32(base + M_STATUS, STATUS_ACK | STATUS_DRIVER);
-    mmio_write32(base + M_DEV_FEATURES_SEL, 1);
-    if (!(mmio_read32(base + M_DEV_FEATURES) & 1))     /* VIRTIO_F_VERSION_1 */
+    reg_write(t->dev_feature_sel, 32, 0);
+    can_flush = reg_read(t->dev_feature, 32) & BLK_F_FLUSH;
+    reg_write(t->drv_feature_sel, 32, 0);
+    reg_write(t->drv_feature, 32, can_flush ? BLK_F_FLUSH : 0);
+    reg_write(t->drv_feature_sel, 32, 1);
+    reg_write(t->drv_feature, 32, 1);
+    uint32_t status = STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK;
+    reg_write(t->status, t->status_width, status);
+    if (!(reg_read(t->status, t->status_width) & STATUS_FEATURES_OK))
         return false;
-    mmio_write32(base + M_DEV_FEATURES_SEL, 0);
-    can_flush = mmio_read32(base + M_DEV_FEATURES) & BLK_F_FLUSH;
-    mmio_write32(base + M_DRV_FEATURES_SEL, 0);
-    mmio_write32(base + M_DRV_FEATURES, can_flush ? BLK_F_FLUSH : 0);
-    mmio_write32(base + M_DRV_FEATURES_SEL, 1);
-    mmio_write32(base + M_DRV_FEATURES, 1);
-    mmio_write32(base + M_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK);
-    if (!(mmio_read32(base + M_STATUS) & STATUS_FEATURES_OK))
+    reg_write(t->queue_sel, t->queue_width, 0);
+    if (reg_read(t->queue_max, t->queue_width) < QSZ)
         return false;
-    mmio_write32(base + M_QUEUE_SEL, 0);
-    if (mmio_read32(base + M_QUEUE_NUM_MAX) < QSZ)
-        return false;
-    mmio_write32(base + M_QUEUE_NUM, QSZ);
+    reg_write(t->queue_size, t->queue_width, QSZ);
     uint64_t rings[3] = { (uint64_t)descs, (uint64_t)&avail, (uint64_t)&used };
     for (unsigned i = 0; i < 3; i++) {
-        mmio_write32(base + M_QUEUE_DESC + 0x10 * i, (uint32_t)rings[i]);
-        mmio_write32(base + M_QUEUE_DESC + 0x10 * i + 4, (uint32_t)(rings[i] >> 32));
+        mmio_write32(t->ring[i], (uint32_t)rings[i]);
+        mmio_write32(t->ring[i] + 4, (uint32_t)(rings[i] >> 32));
     }
-    mmio_write32(base + M_QUEUE_READY, 1);
-    mmio_write32(base + M_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK |
-                                      STATUS_DRIVER_OK);
-    notify_addr = base + M_QUEUE_NOTIFY;
+    reg_write(t->queue_enable, t->queue_width, 1);
+    reg_write(t->status, t->status_width, status | STATUS_DRIVER_OK);
     return true;
+}
+
+static bool mmio_setup(uint64_t b)
+{
+    if (mmio_read32(b + 4) != 2)
+        return false;
+    const struct transport t = {
+        b + M_STATUS, b + M_DEV_FEATURES_SEL, b + M_DEV_FEATURES, b + M_DRV_FEATURES_SEL,
+        b + M_DRV_FEATURES, b + M_QUEUE_SEL, b + M_QUEUE_NUM_MAX, b + M_QUEUE_NUM,
+        b + M_QUEUE_READY, { b + M_QUEUE_DESC, b + M_QUEUE_AVAIL, b + M_QUEUE_USED }, 32, 32,
+    };
+    notify_addr = b + M_QUEUE_NOTIFY;
+    return transport_init(&t);
 }
 
 /* The virtio-pci capabilities: where the common configuration and the notify area are. */
@@ -155,34 +189,16 @@ static bool pci_setup(const struct virtio_dev *d)
     pci_write16(d->bus, d->dev, d->fn, 0x04, command | 0x6);   /* memory space, bus master */
     if (!pci_find_caps(d, &mult))
         return false;
-    mmio_write8(common + C_STATUS, 0);
-    mmio_write8(common + C_STATUS, STATUS_ACK);
-    mmio_write8(common + C_STATUS, STATUS_ACK | STATUS_DRIVER);
-    mmio_write32(common + C_DEV_FEATURE_SEL, 1);
-    if (!(mmio_read32(common + C_DEV_FEATURE) & 1))
+    uint64_t c = common;
+    const struct transport t = {
+        c + C_STATUS, c + C_DEV_FEATURE_SEL, c + C_DEV_FEATURE, c + C_DRV_FEATURE_SEL,
+        c + C_DRV_FEATURE, c + C_QUEUE_SEL, c + C_QUEUE_SIZE, c + C_QUEUE_SIZE,
+        c + C_QUEUE_ENABLE, { c + C_QUEUE_DESC, c + C_QUEUE_DRIVER, c + C_QUEUE_DEVICE }, 8, 16,
+    };
+    if (!transport_init(&t))
         return false;
-    mmio_write32(common + C_DEV_FEATURE_SEL, 0);
-    can_flush = mmio_read32(common + C_DEV_FEATURE) & BLK_F_FLUSH;
-    mmio_write32(common + C_DRV_FEATURE_SEL, 0);
-    mmio_write32(common + C_DRV_FEATURE, can_flush ? BLK_F_FLUSH : 0);
-    mmio_write32(common + C_DRV_FEATURE_SEL, 1);
-    mmio_write32(common + C_DRV_FEATURE, 1);
-    mmio_write8(common + C_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK);
-    if (!(mmio_read8(common + C_STATUS) & STATUS_FEATURES_OK))
-        return false;
-    mmio_write16(common + C_QUEUE_SEL, 0);
-    if (mmio_read16(common + C_QUEUE_SIZE) < QSZ)
-        return false;
-    mmio_write16(common + C_QUEUE_SIZE, QSZ);
-    uint64_t rings[3] = { (uint64_t)descs, (uint64_t)&avail, (uint64_t)&used };
-    for (unsigned i = 0; i < 3; i++) {
-        mmio_write32(common + C_QUEUE_DESC + 8 * i, (uint32_t)rings[i]);
-        mmio_write32(common + C_QUEUE_DESC + 8 * i + 4, (uint32_t)(rings[i] >> 32));
-    }
-    notify_addr += (uint64_t)mmio_read16(common + C_QUEUE_NOTIFY_OFF) * mult;
-    mmio_write16(common + C_QUEUE_ENABLE, 1);
-    mmio_write8(common + C_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK |
-                                       STATUS_DRIVER_OK);
+    /* queue 0 is still selected */
+    notify_addr += (uint64_t)mmio_read16(c + C_QUEUE_NOTIFY_OFF) * mult;
     return true;
 }
 

@@ -21,6 +21,12 @@ typedef struct {
 static const XmlCase cases[] = {
     /* accepted: one per feature, then everything together */
     {"minimal", 0},
+    {"generic-features", 0},
+    {"generic-disk-driver", 0},
+    {"generic-loader-pflash", 0},
+    {"bad-clock-localtime", VIR_ERR_CONFIG_UNSUPPORTED},
+    {"bad-feature-hyperv", VIR_ERR_CONFIG_UNSUPPORTED},
+    {"bad-disk-cache", VIR_ERR_XML_ERROR},
     {"kernel-boot", 0},
     {"efi-loader", 0},
     {"lifecycle", 0},
@@ -38,6 +44,7 @@ static const XmlCase cases[] = {
     {"disk-block", 0},
     {"disk-default-bus", 0},
     {"net-ethernet", 0},
+    {"net-bridge-ip", 0},
     {"net-bridge-generated-mac", 0},
     {"serial-pty", 0},
     {"serial-file", 0},
@@ -88,6 +95,7 @@ static const XmlCase cases[] = {
     {"bad-vcpu-current", VIR_ERR_XML_ERROR},
     {"bad-hostdev-slot", VIR_ERR_XML_ERROR},
     {"bad-ip-prefix", VIR_ERR_XML_ERROR},
+    {"bad-ip-peer-family", VIR_ERR_XML_ERROR},
     {"duplicate-disk-target", VIR_ERR_XML_ERROR},
     {"bad-disk-path-relative", VIR_ERR_XML_ERROR},
     {"bad-disk-serial", VIR_ERR_XML_ERROR},

@@ -94,6 +94,7 @@ extern const CliCmd cli_cmds_host[];
 extern const CliCmd cli_cmds_console[];
 extern const CliCmd cli_cmds_snapshot[];
 extern const CliCmd cli_cmds_save[];
+extern const CliCmd cli_cmds_doctor[];
 
 /* The options of a command that takes only the domain argument. */
 extern const CliOpt cli_opts_domain_only[];

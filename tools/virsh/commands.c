@@ -12,6 +12,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_console,
     cli_cmds_snapshot,
     cli_cmds_save,
+    cli_cmds_doctor,
     NULL,
 };
 

@@ -16,6 +16,7 @@ typedef enum {
     CH_CHR_PTY,
     CH_CHR_FILE,
     CH_CHR_SOCKET,
+    CH_CHR_TTY, /* the VMM's stdin/stdout */
 } ChChrMode;
 
 typedef struct {
@@ -26,6 +27,7 @@ typedef struct {
 typedef struct {
     const char *path;
     bool readonly;
+    bool direct; /* O_DIRECT: <driver cache='none'> */
     const char *serial;
     const char *id;
     const char *image_type; /* CLI spelling: "raw", "qcow2", "vhd", "vhdx" */

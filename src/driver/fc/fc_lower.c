@@ -12,7 +12,8 @@
  * because FC rejects unknown fields (tests/xml2argv/check_schemas.py holds us to that).
  *
  * Not mapped here on purpose (host-side, done by the driver): interface <ip>/<route> on
- * type='ethernet' (addresses of the host end of the TAP, set when the driver creates it),
+ * type='ethernet' (addresses of the host end of the TAP, set when the driver creates it; the
+ * guest's end, <ip peer>, and a bridge's <ip> are the guest's ip= in boot_args),
  * <source bridge> (the driver attaches the TAP), a pty <serial> (the driver hands FC a pty as
  * stdin/stdout), lifecycle actions (the driver reacts to the process exit).
  */
@@ -140,6 +141,12 @@ fc_lower_boot_args(const DomainDef *def, bool *ret_user_root)
             g_string_append_c(out, ' ');
         g_string_append(out, needed[i].param);
     }
+    g_autofree char *ip = backend_common_kernel_ip(def);
+    if (ip) {
+        if (out->len > 0)
+            g_string_append_c(out, ' ');
+        g_string_append(out, ip);
+    }
     if (cmdline[split]) {
         g_autofree char *tail = g_strdup(cmdline + split);
         g_string_append_c(out, ' ');
@@ -207,6 +214,12 @@ fc_lower_drives(const DomainDef *def, const BackendLowerCtx *ctx, const size_t *
         /* FC appends root=/dev/vda itself for the root device; a user root= wins. */
         fc_json_set_bool(body, "is_root_device", k == 0 && !user_root);
         fc_json_set_bool(body, "is_read_only", disk->readonly);
+        if (disk->cache && strcmp(disk->cache, "default") != 0)
+            fc_json_set_string(body, "cache_type",
+                               strcmp(disk->cache, "unsafe") == 0 ? "Unsafe" : "Writeback");
+        if (disk->io)
+            fc_json_set_string(body, "io_engine",
+                               strcmp(disk->io, "io_uring") == 0 ? "Async" : "Sync");
         fc_plan_add(calls, "PUT", g_strdup_printf("/drives/%s", id), body);
     }
 }
