@@ -92,6 +92,11 @@ typedef struct {
     long long tx_bytes, tx_packets, tx_errs, tx_drop;
 } CocoonInterfaceStats;
 
+/* virDomainBlockInfo: bytes. */
+typedef struct {
+    unsigned long long capacity, allocation, physical;
+} CocoonBlockInfo;
+
 /* One record of connectGetAllDomainStats. */
 typedef struct {
     CocoonDomain *dom;
@@ -226,6 +231,13 @@ typedef struct CocoonDriver {
     /* setvcpus (flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_VCPU_MAXIMUM) */
     int (*domainSetVcpusFlags)(CocoonDomain *dom, unsigned int n, unsigned int flags,
                                CvError **err);
+    /* domblkinfo: path is the disk's target or source */
+    int (*domainGetBlockInfo)(CocoonDomain *dom, const char *path, CocoonBlockInfo *ret_info,
+                              unsigned int flags, CvError **err);
+    /* send-key: keycodes of codeset (VIR_KEYCODE_SET_*) pressed together for holdtime ms */
+    int (*domainSendKey)(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
+                         const unsigned int *keycodes, int nkeycodes, unsigned int flags,
+                         CvError **err);
     /* one record per domain of doms (NULL: every domain matching flags); stats
      * VIR_DOMAIN_STATS_* (0: all); *ret_records freed with cocoon_domain_stats_free */
     int (*connectGetAllDomainStats)(CocoonConn *conn, CocoonDomain **doms, size_t ndoms,

@@ -77,6 +77,13 @@ int local_domain_set_memory_flags(CocoonDomain *dom, unsigned long long kib, uns
 int local_domain_set_vcpus_flags(CocoonDomain *dom, unsigned int n, unsigned int flags,
                                  CvError **err);
 
+int local_domain_send_key(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
+                          const unsigned int *keycodes, int nkeycodes, unsigned int flags,
+                          CvError **err);
+/* domblkinfo (local_block_info.c) */
+int local_domain_get_block_info(CocoonDomain *dom, const char *path, CocoonBlockInfo *ret_info,
+                                unsigned int flags, CvError **err);
+
 /* Events beyond lifecycle (local_events.c), for whatever code notices them: the domain's
  * name, uuid and id (-1 when not running). */
 /** local_events_emit_reboot: the guest reset (VIR_DOMAIN_EVENT_ID_REBOOT). */

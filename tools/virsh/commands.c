@@ -10,6 +10,10 @@ static const CliCmd *const tables[] = {
     cli_cmds_list,
     cli_cmds_host,
     cli_cmds_console,
+    cli_cmds_monitor,
+    cli_cmds_tune,
+    cli_cmds_node,
+    cli_cmds_event,
     NULL,
 };
 
