@@ -157,7 +157,9 @@ static bool cmd_send_key(CliCtl *ctl, const CliArgs *args)
                 keys[n++] = key_names[j].code;
                 found = true;
             }
-        if (!found && g_ascii_string_to_unsigned(k, 0, 0, 0xffff, &code, NULL)) {
+        bool hex = g_str_has_prefix(k, "0x") || g_str_has_prefix(k, "0X");
+        if (!found && g_ascii_string_to_unsigned(hex ? k + 2 : k, hex ? 16 : 10, 0, 0xffff,
+                                                 &code, NULL)) {
             keys[n++] = (unsigned int)code;
             found = true;
         }
