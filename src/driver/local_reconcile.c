@@ -110,8 +110,10 @@ local_job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **
     return cv_file_write_atomic(path, xml, strlen(xml), 0600, err);
 }
 
-int
-local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err)
+/* Boot def, or restore it from files (a snapshot) when files is not NULL. */
+static int
+job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool saved,
+          bool paused, int keep_id, CvError **err)
 {
     LocalDriverPriv *priv = job->priv;
     DomainStatus prior;
@@ -123,13 +125,21 @@ local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError
     DomainStatus st;
     if (!backend || backend->validate(def, err) < 0 ||
         (id < 0 && domain_store_next_id(priv->store, &id, err) < 0) ||
-        domain_launch_start(priv->store, priv->config, backend, def, paused, &st, err) < 0) {
+        (files ? domain_launch_restore(priv->store, priv->config, backend, def, files, paused,
+                                       &st, err)
+               : domain_launch_start(priv->store, priv->config, backend, def, paused, &st,
+                                     err)) < 0) {
         cv_error_prefix(err, "cannot start domain '%s': ", job->name);
         domain_status_clear(&prior);
         return -1;
     }
     st.state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
-    st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
+    if (files && saved)
+        st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_RESTORED;
+    else if (files)
+        st.reason = paused ? VIR_DOMAIN_PAUSED_FROM_SNAPSHOT : VIR_DOMAIN_RUNNING_FROM_SNAPSHOT;
+    else
+        st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
     st.id = id;
     st.persistent = job->persistent;
     domain_status_clear(&job->st);
@@ -145,11 +155,27 @@ local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError
     }
     domain_status_clear(&prior);
     if (keep_id < 0) {
-        job_emit(job, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
+        job_emit(job, VIR_DOMAIN_EVENT_STARTED,
+                 !files  ? VIR_DOMAIN_EVENT_STARTED_BOOTED
+                 : saved ? VIR_DOMAIN_EVENT_STARTED_RESTORED
+                         : VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT);
         if (paused)
             job_emit(job, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     }
     return 0;
+}
+
+int
+local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err)
+{
+    return job_start(job, def, NULL, false, paused, keep_id, err);
+}
+
+int
+local_job_start_restore(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files,
+                        bool paused, bool saved, CvError **err)
+{
+    return job_start(job, def, files, saved, paused, -1, err);
 }
 
 int
@@ -191,20 +217,41 @@ action_restarts(DomainLifecycleAction a)
            a == DOMAIN_LIFECYCLE_ACTION_COREDUMP_RESTART;
 }
 
-/* The VMM of job is gone: decide what that was and act on it. */
+/*
+ * The VMM of job is gone: decide what that was and act on it, from what Cocoon meant
+ * (stop-intent), what the waiter did (its last note: it stopped a shutdown the guest ignored,
+ * or a CH guest that reset with on_reboot=destroy), the exit status, and the backend's log
+ * (CH exits 0 after a vCPU error).
+ */
 static void
 job_reconcile_exit(LocalJob *job)
 {
-    int status = domain_launch_exit_status(job->priv->store, job->name, &job->st);
+    DomainStore *store = job->priv->store;
+    int status = domain_launch_exit_status(store, job->name, &job->st);
     bool clean = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     bool fc = g_strcmp0(job->st.backend, "firecracker") == 0;
+    g_autofree char *note = domain_launch_last_note(store, job->name);
+    /* a crash although the exit looks clean (CH after a vCPU error) */
+    bool vmm_said_crash = clean && domain_launch_exit_crashed(store, job->name, &job->st,
+                                                              local_job_backend(job, NULL),
+                                                              status);
+    if (vmm_said_crash)
+        clean = false;
 
     switch (job->st.stop_intent) {
     case DOMAIN_STOP_INTENT_DESTROY:
         local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
         return;
     case DOMAIN_STOP_INTENT_SHUTDOWN:
-        local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        /* the guest ignored it and the waiter stopped the VMM: as a destroy */
+        if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_SHUTDOWN_TIMEOUT) == 0)
+            local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED,
+                              VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+        else if (!vmm_said_crash)
+            local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN,
+                              VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        else
+            break; /* it crashed meanwhile */
         return;
     case DOMAIN_STOP_INTENT_REBOOT:
         if (local_job_restart(job, NULL) == 0)
@@ -212,6 +259,11 @@ job_reconcile_exit(LocalJob *job)
         return;
     default:
         break;
+    }
+    /* CH reset the guest in place; the waiter stopped it, as on_reboot=destroy asks */
+    if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_REBOOT_DESTROY) == 0) {
+        local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        return;
     }
     if (clean) {
         /* FC exits 0 when the guest resets (reboot=k); CH when the guest powers off */

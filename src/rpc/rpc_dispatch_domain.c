@@ -293,10 +293,5 @@ const RpcProcedure rpc_domain_procedures[] = {
      RPC_XDR(cvr_domain_get_security_label_ret), NULL, 0},
     {CVR_PROC_DOMAIN_GET_MESSAGES, "virDomainGetMessages", RPC_XDR(cvr_domain_flags_args),
      RPC_XDR(cvr_domain_get_messages_ret), NULL, 0},
-    {CVR_PROC_DOMAIN_SNAPSHOT_NUM, "virDomainSnapshotNum", RPC_XDR(cvr_domain_flags_args),
-     RPC_XDR(cvr_int_ret), NULL, 0},
-    {CVR_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, "virDomainListAllSnapshots",
-     RPC_XDR(cvr_domain_list_all_snapshots_args), RPC_XDR(cvr_domain_list_all_snapshots_ret),
-     NULL, 0},
 };
 const size_t rpc_domain_procedures_len = G_N_ELEMENTS(rpc_domain_procedures);

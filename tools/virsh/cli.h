@@ -35,6 +35,7 @@ typedef enum {
     CLI_GROUP_DOMAIN,
     CLI_GROUP_MONITOR,
     CLI_GROUP_HOST,
+    CLI_GROUP_SNAPSHOT,
     CLI_GROUP_VIRSH,
     CLI_GROUP_LAST
 } CliGroup;
@@ -96,6 +97,8 @@ extern const CliCmd cli_cmds_monitor[]; /* cmd_monitor.c */
 extern const CliCmd cli_cmds_tune[];    /* cmd_tune.c */
 extern const CliCmd cli_cmds_node[];    /* cmd_node.c */
 extern const CliCmd cli_cmds_event[];   /* cmd_event.c */
+extern const CliCmd cli_cmds_snapshot[];
+extern const CliCmd cli_cmds_save[];
 
 /* The options of a command that takes only the domain argument. */
 extern const CliOpt cli_opts_domain_only[];

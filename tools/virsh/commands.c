@@ -14,6 +14,8 @@ static const CliCmd *const tables[] = {
     cli_cmds_tune,
     cli_cmds_node,
     cli_cmds_event,
+    cli_cmds_snapshot,
+    cli_cmds_save,
     NULL,
 };
 
@@ -30,6 +32,7 @@ static const struct {
     [CLI_GROUP_DOMAIN] = { "Domain Management", "domain" },
     [CLI_GROUP_MONITOR] = { "Domain Monitoring", "monitor" },
     [CLI_GROUP_HOST] = { "Host and Hypervisor", "host" },
+    [CLI_GROUP_SNAPSHOT] = { "Snapshot", "snapshot" },
     [CLI_GROUP_VIRSH] = { "Virsh itself", "virsh" },
 };
 

@@ -8,6 +8,7 @@
 #include "ch_stats.h"
 #include "ch_lower.h"
 #include "ch_process.h"
+#include "ch_snapshot.h"
 #include "ch_validate.h"
 
 static const char *const ch_native_formats[] = {
@@ -95,6 +96,8 @@ const CocoonBackend ch_backend = {
     .resume = ch_process_resume,
     .shutdown = ch_process_shutdown,
     .reboot = ch_process_reboot,
+    .exit_crashed = ch_process_exit_crashed,
+    .snapshot_save = ch_snapshot_save,
     .max_vcpus = CH_MAX_VCPUS_X86_64,
     .vcpu_thread_name = "vcpu",
     .domcaps_format = ch_domcaps_format,

@@ -5,6 +5,7 @@
 #include "fc_lower.h"
 #include "fc_paths.h"
 #include "fc_process.h"
+#include "fc_snapshot.h"
 #include "fc_validate.h"
 
 /* The Firecracker backend's ops table. */
@@ -49,6 +50,8 @@ const CocoonBackend fc_backend = {
     .resume = fc_process_resume,
     .shutdown = fc_process_shutdown,
     .reboot = NULL, /* FC exits on guest reset: the driver restarts the process */
+    .exit_crashed = fc_process_exit_crashed,
+    .snapshot_save = fc_snapshot_save,
     .max_vcpus = FC_MAX_VCPUS,
     .vcpu_thread_name = "fc_vcpu ",
     .domcaps_format = fc_domcaps_format,

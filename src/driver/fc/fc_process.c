@@ -6,10 +6,16 @@
 
 #include "fc_api.h"
 #include "fc_lower.h"
+#include "driver/backend_common.h"
 #include "fc_paths.h"
+#include "fc_snapshot.h"
 #include "util/cv_process.h"
 
 #define FC_INSTANCE_ID_MAX 64
+
+/* What FC logs when a vCPU stops on an exit KVM could not handle: it then exits 0. */
+#define FC_VCPU_ERROR "Received KVM_EXIT_INTERNAL_ERROR"
+
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
 #define FC_STOP_TERM_MS 1000
 #define FC_STOP_KILL_MS 5000
@@ -78,8 +84,9 @@ int
 fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused, BackendVm *ret_vm,
                   CvError **err)
 {
-    g_autoptr(FcCallPlan) plan = fc_lower(def, &ctx->lower, err);
-    if (!plan)
+    /* a restore sends nothing but the snapshot load: FC refuses it after any configuration */
+    g_autoptr(FcCallPlan) plan = NULL;
+    if (!ctx->restore && !(plan = fc_lower(def, &ctx->lower, err)))
         return -1;
 
     g_autofree char *sock = fc_api_socket_path(ctx->lower.run_dir);
@@ -98,8 +105,8 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
 
     const char *argv[] = {ctx->binary,  "--api-sock",  sock,      "--id", id,
                           "--log-path", ctx->log_path, "--level", "Info", NULL};
-    int rc = cv_process_spawn_waited(argv, ctx->console_fd, ctx->console_fd, log_fd,
-                                     ctx->exit_path, &pid, &ret_vm->waiter_pid, err);
+    int rc = cv_process_spawn_kept(argv, ctx->console_fd, ctx->console_fd, log_fd, ctx->exit_path,
+                                   ctx->waiter_opts, &pid, &ret_vm->waiter_pid, err);
     close(log_fd);
     if (rc < 0)
         return -1;
@@ -107,7 +114,8 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, cv_process_start_timeout_ms(), err) < 0 ||
-        fc_process_configure(sock, plan, paused, err) < 0) {
+        (ctx->restore ? fc_snapshot_load(sock, ctx->restore, paused, err)
+                      : fc_process_configure(sock, plan, paused, err)) < 0) {
         fc_process_explain_exit(pid, start_time, ctx, err);
         fc_process_abort(pid, start_time, sock);
         return -1;
@@ -157,4 +165,11 @@ int
 fc_process_shutdown(const BackendVm *vm, CvError **err)
 {
     return fc_api_action(vm->api_socket, "SendCtrlAltDel", err);
+}
+
+bool
+fc_process_exit_crashed(const char *log_path, int status)
+{
+    (void)status;
+    return backend_common_log_has(log_path, FC_VCPU_ERROR);
 }
