@@ -140,6 +140,15 @@ def main():
             check(res.returncode == 1 and "no display" in res.stderr, f"{backend}: domdisplay")
             res = r.virsh("screenshot", name)
             check(res.returncode == 1 and "screenshot" in res.stderr, f"{backend}: screenshot")
+        # CH resets its guest in place; the waiter's note becomes a REBOOT event
+        ev = subprocess.Popen([VIRSH, "-c", r.uri, "event", "--event", "reboot", "--timeout", "20"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=r.env)
+        time.sleep(1.5)
+        r.console_type("che", "reboot\r")
+        out, err = ev.communicate(timeout=30)
+        check(ev.returncode == 0 and "event 'reboot' for domain 'che'" in out,
+              f"ch: a guest reset in place raises REBOOT {out!r} {err!r}")
         r.ok("destroy", "che")
         r.ok("destroy", "fce")
     finish()
