@@ -317,5 +317,9 @@ CocoonDomainSnapshot *cocoon_domain_snapshot_new(const CocoonDomain *dom, const 
 void cocoon_domain_snapshot_free(CocoonDomainSnapshot *snap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonDomainSnapshot, cocoon_domain_snapshot_free)
 void cocoon_domain_snapshot_list_free(CocoonDomainSnapshot **snaps);
+/** cocoon_memory_stat_name: libvirt's name of a VIR_DOMAIN_MEMORY_STAT_* tag ("actual",
+ * "rss", as dommemstat and domstats' balloon.* print it), or NULL. */
+const char *cocoon_memory_stat_name(int tag);
+
 /** cocoon_domain_stats_free: free n records of connectGetAllDomainStats (NULL: nothing). */
 void cocoon_domain_stats_free(CocoonDomainStatsRecord *records, size_t n);

@@ -92,19 +92,6 @@ static bool cmd_domblkinfo(CliCtl *ctl, const CliArgs *args)
     return true;
 }
 
-static const char *const memory_stat_names[] = {
-    [VIR_DOMAIN_MEMORY_STAT_SWAP_IN] = "swap_in",
-    [VIR_DOMAIN_MEMORY_STAT_SWAP_OUT] = "swap_out",
-    [VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT] = "major_fault",
-    [VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT] = "minor_fault",
-    [VIR_DOMAIN_MEMORY_STAT_UNUSED] = "unused",
-    [VIR_DOMAIN_MEMORY_STAT_AVAILABLE] = "available",
-    [VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON] = "actual",
-    [VIR_DOMAIN_MEMORY_STAT_RSS] = "rss",
-    [VIR_DOMAIN_MEMORY_STAT_USABLE] = "usable",
-    [VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE] = "last_update",
-    [VIR_DOMAIN_MEMORY_STAT_DISK_CACHES] = "disk_caches",
-};
 
 static bool cmd_dommemstat(CliCtl *ctl, const CliArgs *args)
 {
@@ -123,8 +110,8 @@ static bool cmd_dommemstat(CliCtl *ctl, const CliArgs *args)
         return false;
     }
     for (int i = 0; i < n; i++)
-        if (stats[i].tag >= 0 && stats[i].tag < (int)G_N_ELEMENTS(memory_stat_names))
-            printf("%s %llu\n", memory_stat_names[stats[i].tag], stats[i].val);
+        if (cocoon_memory_stat_name(stats[i].tag))
+            printf("%s %llu\n", cocoon_memory_stat_name(stats[i].tag), stats[i].val);
     return true;
 }
 
