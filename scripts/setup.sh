@@ -11,6 +11,7 @@ packages=(
     libnl-3-dev libnl-route-3-dev libglib2.0-dev libtirpc-dev rpcsvc-proto libvirt-dev
     musl-tools  # the VMM waiter, static on musl: see tools/waiter/meson.build
     scdoc       # the man pages (doc/*.scd), rendered at build time
+    clang libclang-rt-14-dev  # libFuzzer + sanitizer runtimes of the fuzz build (tests/fuzz)
     # run and test with real clients
     libvirt-clients libxml2-utils python3 python3-libvirt python3-jsonschema python3-yaml
     tmux socat tar zstd iproute2 valgrind

@@ -83,13 +83,37 @@ domain_from_entry(CocoonConn *conn, const DomainStoreEntry *e)
 
 /* The store's view of dom, which must still be the domain the reference was made for
  * (lookup: DomainStoreLookupFlags). */
+bool
+local_domain_refresh_name(CocoonDomain *dom)
+{
+    g_autoptr(DomainStoreEntry) e =
+        domain_store_lookup_uuid(priv_of(dom->conn)->store, dom->uuid, NULL);
+    if (!e || strcmp(e->name, dom->name) == 0)
+        return false;
+    g_free(dom->name);
+    dom->name = g_strdup(e->name);
+    return true;
+}
+
 static DomainStoreEntry *
 entry_of_flags(CocoonDomain *dom, unsigned int lookup, CvError **err)
 {
+    CvError *lerr = NULL;
     g_autoptr(DomainStoreEntry) e =
-        domain_store_lookup_handle(priv_of(dom->conn)->store, dom->name, dom->uuid, lookup, err);
-    if (!e)
+        domain_store_lookup_handle(priv_of(dom->conn)->store, dom->name, dom->uuid, lookup, &lerr);
+    /* libvirt finds a domain by its uuid: a handle whose name is stale still works */
+    if (!e && lerr->code == VIR_ERR_NO_DOMAIN && local_domain_refresh_name(dom)) {
+        cv_error_free(g_steal_pointer(&lerr));
+        e = domain_store_lookup_handle(priv_of(dom->conn)->store, dom->name, dom->uuid, lookup,
+                                       &lerr);
+    }
+    if (!e) {
+        if (err && !*err)
+            *err = lerr;
+        else
+            cv_error_free(lerr);
         return NULL;
+    }
     local_lifecycle_check(dom->conn, e);
     if (memcmp(e->uuid, dom->uuid, DOMAIN_UUID_LEN) != 0) {
         char us[DOMAIN_UUID_STRING_LEN];
@@ -105,6 +129,22 @@ static DomainStoreEntry *
 entry_of(CocoonDomain *dom, CvError **err)
 {
     return entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NONE, err);
+}
+
+DomainDef *
+local_domain_read_def(CocoonDomain *dom, bool inactive, DomainStoreEntry **ret_entry,
+                      CvError **err)
+{
+    g_autoptr(DomainStoreEntry) e = entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
+    if (!e)
+        return NULL;
+    g_autofree char *xml = entry_read_xml(dom, e, inactive ? VIR_DOMAIN_XML_INACTIVE : 0, err);
+    if (!xml)
+        return NULL;
+    DomainDef *def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
+    if (def && ret_entry)
+        *ret_entry = g_steal_pointer(&e);
+    return def;
 }
 
 /* ---- connection -------------------------------------------------------------------------- */
@@ -582,6 +622,21 @@ const CocoonDriver local_driver = {
     .domainGetOSType = local_domain_get_os_type,
     .domainHasManagedSaveImage = local_domain_has_managed_save_image,
     .domainOpenConsole = local_domain_open_console,
+    .connectGetMaxVcpus = local_connect_get_max_vcpus,
+    .nodeGetFreeMemory = local_node_get_free_memory,
+    .nodeGetCPUMap = local_node_get_cpu_map,
+    .nodeGetCellsFreeMemory = local_node_get_cells_free_memory,
+    .connectGetDomainCapabilities = local_connect_get_domain_capabilities,
+    .domainGetMaxMemory = local_domain_get_max_memory,
+    .domainGetVcpusFlags = local_domain_get_vcpus_flags,
+    .domainGetVcpus = local_domain_get_vcpus,
+    .domainGetCPUStats = local_domain_get_cpu_stats,
+    .domainMemoryStats = local_domain_memory_stats,
+    .domainBlockStats = local_domain_block_stats,
+    .domainInterfaceStats = local_domain_interface_stats,
+    .connectGetAllDomainStats = local_connect_get_all_domain_stats,
+    .domainSetMemoryFlags = local_domain_set_memory_flags,
+    .domainSetVcpusFlags = local_domain_set_vcpus_flags,
     .domainCreateWithFlags = local_domain_create_with_flags,
     .domainCreateXML = local_domain_create_xml,
     .domainShutdownFlags = local_domain_shutdown_flags,

@@ -75,8 +75,20 @@ local_op_run(CocoonDomain *dom, unsigned int flags, const LocalOp *op, CvError *
     if (local_check_flags(flags, op->flags_allowed, op->api, err) < 0)
         return -1;
     LocalJob job;
-    if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, err) < 0)
+    CvError *lerr = NULL;
+    int begun = local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, &lerr);
+    /* a handle whose name is stale: the domain is found by its uuid */
+    if (begun < 0 && lerr->code == VIR_ERR_NO_DOMAIN && local_domain_refresh_name(dom)) {
+        cv_error_free(g_steal_pointer(&lerr));
+        begun = local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, &lerr);
+    }
+    if (begun < 0) {
+        if (err && !*err)
+            *err = lerr;
+        else
+            cv_error_free(lerr);
         return -1;
+    }
     int rc = -1;
     int before = job.st.state;
     if (check_state(&job, op->need, err) < 0 || op->act(&job, flags, err) < 0)
@@ -371,8 +383,12 @@ act_reboot(LocalJob *job, unsigned int flags, CvError **err)
     if (!backend)
         return -1;
     BackendVm vm = local_job_vm(job);
-    if (backend->reboot)
-        return backend->reboot(&vm, err);
+    if (backend->reboot) {
+        if (backend->reboot(&vm, err) < 0)
+            return -1;
+        local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
+        return 0;
+    }
 
     if (job_intend(job, DOMAIN_STOP_INTENT_REBOOT, err) < 0)
         return -1;
@@ -382,6 +398,7 @@ act_reboot(LocalJob *job, unsigned int flags, CvError **err)
         cv_process_stop(vm.pid, vm.start_time, stop_term_ms(job->priv), STOP_KILL_MS, NULL);
     if (local_job_restart(job, err) < 0)
         return -1;
+    local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
     domain_watch_wake(job->priv);
     return 0;
 }
@@ -406,7 +423,7 @@ local_domain_reboot(CocoonDomain *dom, unsigned int flags, CvError **err)
 
 int
 local_connect_domain_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                                        CocoonDomainEventLifecycleFunc cb, void *opaque,
+                                        CocoonDomainEventFunc cb, void *opaque,
                                         GDestroyNotify free_opaque, CvError **err)
 {
     LocalDriverPriv *priv = conn->priv;

@@ -287,8 +287,6 @@ const RpcProcedure rpc_domain_procedures[] = {
     {CVR_PROC_DOMAIN_GET_OS_TYPE, "virDomainGetOSType", RPC_XDR(cvr_domain_args),
      RPC_XDR(cvr_domain_get_os_type_ret), domain_get_os_type, RPC_PROC_INLINE},
     /* no driver member answers these yet: NO_SUPPORT, with their names */
-    {CVR_PROC_DOMAIN_GET_VCPUS_FLAGS, "virDomainGetVcpusFlags", RPC_XDR(cvr_domain_flags_args),
-     RPC_XDR(cvr_int_ret), NULL, 0},
     {CVR_PROC_DOMAIN_IS_UPDATED, "virDomainIsUpdated", RPC_XDR(cvr_domain_args),
      RPC_XDR(cvr_int_ret), NULL, 0},
     {CVR_PROC_DOMAIN_GET_SECURITY_LABEL, "virDomainGetSecurityLabel", RPC_XDR(cvr_domain_args),

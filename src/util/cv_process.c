@@ -169,6 +169,9 @@ cv_process_exec_main(void *opaque)
         if (dup2(moved[i], i) < 0)
             goto fail;
     }
+    /* What the program creates (a VMM's API and vsock sockets, snapshot files) is for us
+     * alone, whatever umask the caller runs with. */
+    umask(077);
     /* Whatever the caller leaked without O_CLOEXEC must not reach the program. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
         for (int fd = 3; fd < 4096; fd++)

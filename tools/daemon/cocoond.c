@@ -47,6 +47,16 @@ log_verbose(const char *fmt, ...)
     fprintf(stderr, "cocoond: %s\n", msg);
 }
 
+/* Who connects is always logged (an audit trail of a root daemon); the rest with --verbose. */
+static void
+log_server(bool audit, const char *message, void *opaque)
+{
+    if (audit)
+        fprintf(stderr, "cocoond: %s\n", message);
+    else
+        log_verbose("%s", message);
+}
+
 static int
 fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
@@ -207,7 +217,9 @@ main(int argc, char **argv)
     }
 
     int rc = EXIT_SUCCESS;
-    the_server = rpc_server_new(conn, NULL, &err);
+    /* each connection's peer (pid, uid, gid) goes to the log */
+    RpcServerConfig server_cfg = {.log = log_server};
+    the_server = rpc_server_new(conn, &server_cfg, &err);
     if (!the_server) {
         rc = fail("%s", err->message);
         goto out;

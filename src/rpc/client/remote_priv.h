@@ -91,7 +91,7 @@ int remote_domain_open_console(CocoonDomain *dom, const char *dev_name, CocoonSt
 
 /* ---- remote_event.c ---- */
 int remote_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                              CocoonDomainEventLifecycleFunc cb, void *opaque,
+                              CocoonDomainEventFunc cb, void *opaque,
                               GDestroyNotify free_opaque, CvError **err);
 int remote_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err);
 
