@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -197,7 +196,9 @@ static bool cmd_screenshot(CliCtl *ctl, const CliArgs *args)
     return false;
 }
 
-/* Run the editor of $VISUAL / $EDITOR (else vi) on path; false (printed) when it fails. */
+/* Run the editor of $VISUAL / $EDITOR (else vi) on path; false (printed) when it fails.
+ * No shell: the variable is split into words as a shell would ("code --wait"), and the file
+ * is one more argument. */
 static bool run_editor(const char *path)
 {
     const char *editor = g_getenv("VISUAL");
@@ -207,9 +208,21 @@ static bool run_editor(const char *path)
         editor = "vi";
     g_autofree char *quoted = g_shell_quote(path);
     g_autofree char *cmd = g_strdup_printf("%s %s", editor, quoted);
-    int status = system(cmd);
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        cli_error("%s: command failed", cmd);
+    g_auto(GStrv) argv = NULL;
+    int argc = 0;
+    g_autoptr(GError) gerr = NULL;
+    if (!g_shell_parse_argv(editor, &argc, &argv, &gerr)) {
+        cli_error("%s: %s", cmd, gerr->message);
+        return false;
+    }
+    argv = g_renew(char *, argv, argc + 2);
+    argv[argc] = g_strdup(path);
+    argv[argc + 1] = NULL;
+    int status = 0;
+    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL,
+                      NULL, NULL, NULL, &status, &gerr) ||
+        !g_spawn_check_wait_status(status, NULL)) {
+        cli_error("%s: command failed%s%s", cmd, gerr ? ": " : "", gerr ? gerr->message : "");
         return false;
     }
     return true;
