@@ -5,6 +5,7 @@
 
 #include "domain_events.h"
 #include "domain_watch.h"
+#include "host_net_mac.h"
 #include "local_lifecycle.h"
 #include "local_save.h"
 #include "local_snapshot.h"
@@ -172,6 +173,8 @@ local_conn_open(const char *uri, const char *root, const char *run, CvError **er
     g_autoptr(DomainStore) store = domain_store_open(root, run, err);
     if (!store)
         return NULL;
+    /* one configuration per process: the daemon and the CLI open one connection */
+    cv_process_set_start_timeout_default(config->start_timeout_ms);
     LocalDriverPriv *priv = g_new0(LocalDriverPriv, 1);
     priv->store = g_steal_pointer(&store);
     priv->config = g_steal_pointer(&config);
@@ -347,6 +350,9 @@ local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int fl
         return NULL;
     const CocoonBackend *backend = cocoon_config_backend_for_def(priv->config, def, err);
     if (!backend || backend->validate(def, err) < 0)
+        return NULL;
+    /* a generated MAC another domain has is derived again, then stored with the definition */
+    if (host_net_macs_unique(priv->store, def, err) < 0)
         return NULL;
     g_autofree char *canonical = domain_def_format(def, -1);
     bool created = false;

@@ -82,6 +82,7 @@ typedef struct {
     char *target_dev;    /* <target dev='…'>: the TAP name; NULL: chosen at start */
     bool target_managed_no; /* <target managed='no'>: the TAP exists already, Cocoon must not create it */
     char *mac;           /* "52:54:00:12:34:56", lower case; always set after parse */
+    bool mac_generated;  /* the XML had no <mac>: parse derived it (driver/host_net_mac.h) */
     char *model;         /* <model type='virtio'>; NULL when absent */
     unsigned int queues; /* <driver queues='N'> (queue pairs); 0 when absent */
     unsigned int mtu;    /* <mtu size='N'>; 0 when absent */

@@ -142,6 +142,14 @@ domain_parse_name(DomainDef *def, const xmlNode *node, CvError **err)
         XML_ERR(err, "empty <name> in <domain>");
         return -1;
     }
+    /* a name is a directory and a line of `list`: no tab, newline or other control byte
+     * (and none echoed back in the error, where it would reach a terminal) */
+    for (const unsigned char *p = (const unsigned char *)def->name; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            XML_ERR(err, "<name> cannot contain control characters");
+            return -1;
+        }
+    }
     if (strchr(def->name, '/')) {
         XML_ERR(err, "name '%s' cannot contain '/'", def->name);
         return -1;
@@ -650,9 +658,12 @@ domain_def_generate(DomainDef *def, bool had_uuid, unsigned int flags)
         if (domain_uuid_parse(random, def->uuid) < 0)
             g_assert_not_reached();
     }
-    for (size_t i = 0; i < def->nnets; i++)
-        if (!def->nets[i]->mac)
+    for (size_t i = 0; i < def->nnets; i++) {
+        if (!def->nets[i]->mac) {
             def->nets[i]->mac = domain_mac_generate(def->uuid, i);
+            def->nets[i]->mac_generated = true;
+        }
+    }
 }
 
 DomainDef *

@@ -99,6 +99,7 @@ extern const CliCmd cli_cmds_node[];    /* cmd_node.c */
 extern const CliCmd cli_cmds_event[];   /* cmd_event.c */
 extern const CliCmd cli_cmds_snapshot[];
 extern const CliCmd cli_cmds_save[];
+extern const CliCmd cli_cmds_doctor[];
 
 /* The options of a command that takes only the domain argument. */
 extern const CliOpt cli_opts_domain_only[];

@@ -16,6 +16,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_event,
     cli_cmds_snapshot,
     cli_cmds_save,
+    cli_cmds_doctor,
     NULL,
 };
 
