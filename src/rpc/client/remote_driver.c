@@ -379,4 +379,8 @@ static const CocoonDriver remote_driver = {
     .domainSnapshotHasMetadata = remote_domain_snapshot_has_metadata,
     .domainRevertToSnapshot = remote_domain_revert_to_snapshot,
     .domainSnapshotDelete = remote_domain_snapshot_delete,
+    .domainSaveFlags = remote_domain_save_flags,
+    .domainRestoreFlags = remote_domain_restore_flags,
+    .domainManagedSave = remote_domain_managed_save,
+    .domainManagedSaveRemove = remote_domain_managed_save_remove,
 };

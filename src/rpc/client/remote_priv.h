@@ -85,6 +85,14 @@ int remote_domain_revert_to_snapshot(CocoonDomainSnapshot *snap, unsigned int fl
                                      CvError **err);
 int remote_domain_snapshot_delete(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err);
 
+/* ---- remote_save.c ---- */
+int remote_domain_save_flags(CocoonDomain *dom, const char *to, const char *dxml,
+                             unsigned int flags, CvError **err);
+int remote_domain_restore_flags(CocoonConn *conn, const char *from, const char *dxml,
+                                unsigned int flags, CvError **err);
+int remote_domain_managed_save(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_managed_save_remove(CocoonDomain *dom, unsigned int flags, CvError **err);
+
 /* ---- remote_stream.c ---- */
 int remote_domain_open_console(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
                                unsigned int flags, CvError **err);
