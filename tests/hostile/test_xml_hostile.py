@@ -149,25 +149,26 @@ def main():
         sock_path = os.path.join(r.dir, "sock")
         s = socket.socket(socket.AF_UNIX)
         s.bind(sock_path)
-        notfile = "unsupported configuration: cannot use {} '{}': it is not a regular file " \
-                  "or a block device"
-        for name, path, want in (
-                ("kdir", r.dir, "cannot use kernel '{}': Is a directory"),
-                ("kdev", "/dev/zero", notfile.format("kernel", "{}")),
-                ("kfifo", fifo, notfile.format("kernel", "{}")),
-                ("ksock", sock_path, notfile.format("kernel", "{}")),
-                ("kmissing", "/nonexistent/vmlinux",
-                 "cannot use kernel '{}': No such file or directory")):
-            start_refused(r, name, dom(r, name=name, kernel=path), want.format(path))
-        disk_src = "disk 'vda' source"
-        for name, path, want in (
-                ("ddir", r.dir, f"cannot use {disk_src} '{{}}': Is a directory"),
-                ("dfifo", fifo, notfile.format(disk_src, "{}")),
-                ("dsock", sock_path, notfile.format(disk_src, "{}")),
-                ("ddev", "/dev/null", notfile.format(disk_src, "{}")),
-                ("dmissing", "/nonexistent/d.img",
-                 f"cannot use {disk_src} '{{}}': No such file or directory")):
-            start_refused(r, name, dom(r, name=name, devices=disk(path)), want.format(path))
+        for name, path in (("kdir", r.dir), ("kdev", "/dev/zero"), ("kfifo", fifo),
+                           ("ksock", sock_path)):
+            start_refused(r, name, dom(r, name=name, kernel=path),
+                          f"unsupported configuration: kernel '{path}' is not a regular file")
+        start_refused(r, "kmissing", dom(r, name="kmissing", kernel="/nonexistent/vmlinux"),
+                      "cannot open kernel '/nonexistent/vmlinux': No such file or directory")
+        # checked before the VMM is spawned (issue 10), naming the disk and the path
+        start_refused(r, "ddir", dom(r, name="ddir", devices=disk(r.dir)),
+                      f"unsupported configuration: disk 'vda' source '{r.dir}' is not a regular "
+                      "file")
+        start_refused(r, "dsock", dom(r, name="dsock", devices=disk(sock_path)),
+                      f"unsupported configuration: disk 'vda' source '{sock_path}' is not a "
+                      "regular file")
+        start_refused(r, "dmissing", dom(r, name="dmissing", devices=disk("/nonexistent/d.img")),
+                      "cannot open disk 'vda' source '/nonexistent/d.img': No such file or "
+                      "directory")
+        for name, path in (("dfifo", fifo), ("ddev", "/dev/null")):
+            start_refused(r, name, dom(r, name=name, devices=disk(path)),
+                          f"unsupported configuration: disk 'vda' source '{path}' is not a "
+                          "regular file")
         s.close()
     finish()
 

@@ -196,9 +196,7 @@ static bool cmd_screenshot(CliCtl *ctl, const CliArgs *args)
     return false;
 }
 
-/* Run the editor of $VISUAL / $EDITOR (else vi) on path; false (printed) when it fails.
- * No shell: the variable is split into words as a shell would ("code --wait"), and the file
- * is one more argument. */
+/* Run the editor of $VISUAL / $EDITOR (else vi) on path; false (printed) when it fails. */
 static bool run_editor(const char *path)
 {
     const char *editor = g_getenv("VISUAL");
@@ -206,23 +204,22 @@ static bool run_editor(const char *path)
         editor = g_getenv("EDITOR");
     if (!editor || !*editor)
         editor = "vi";
-    g_autofree char *quoted = g_shell_quote(path);
-    g_autofree char *cmd = g_strdup_printf("%s %s", editor, quoted);
-    g_auto(GStrv) argv = NULL;
-    int argc = 0;
+    /* the editor's words (as "vim -u NONE"), then the file: no shell in between */
+    g_auto(GStrv) words = NULL;
     g_autoptr(GError) gerr = NULL;
-    if (!g_shell_parse_argv(editor, &argc, &argv, &gerr)) {
-        cli_error("%s: %s", cmd, gerr->message);
+    if (!g_shell_parse_argv(editor, NULL, &words, &gerr)) {
+        cli_error("cannot run the editor '%s': %s", editor, gerr->message);
         return false;
     }
-    argv = g_renew(char *, argv, argc + 2);
-    argv[argc] = g_strdup(path);
-    argv[argc + 1] = NULL;
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_strv_builder_addv(b, (const char **)words);
+    g_strv_builder_add(b, path);
+    g_auto(GStrv) argv = g_strv_builder_end(b);
     int status = 0;
     if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL,
                       NULL, NULL, NULL, &status, &gerr) ||
-        !g_spawn_check_wait_status(status, NULL)) {
-        cli_error("%s: command failed%s%s", cmd, gerr ? ": " : "", gerr ? gerr->message : "");
+        !g_spawn_check_wait_status(status, &gerr)) {
+        cli_error("%s %s: command failed: %s", editor, path, gerr->message);
         return false;
     }
     return true;
