@@ -1,4 +1,5 @@
 #include "local.h"
+#include "local_cocoon.h"
 #include "local_console.h"
 
 #include <string.h>
@@ -567,4 +568,6 @@ const CocoonDriver local_driver = {
     .domainResume = local_domain_resume,
     .connectDomainEventRegisterAny = local_connect_domain_event_register_any,
     .connectDomainEventDeregisterAny = local_connect_domain_event_deregister_any,
+    .cocoonSnapshotExport = local_snapshot_export,
+    .cocoonSnapshotImport = local_snapshot_import,
 };

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/cv_error.h"
@@ -22,7 +23,8 @@
 #define SNAPSHOT_ARCHIVE_MANIFEST "cocoon-archive.json"
 
 /* Called as data moves: done and total count the bytes of file data (holes excluded). */
-typedef void (*SnapshotArchiveProgressFunc)(uint64_t done, uint64_t total, void *opaque);
+typedef void (*SnapshotArchiveProgressFunc)(unsigned long long done, unsigned long long total,
+                                            void *opaque);
 
 typedef struct {
     const char *domain;   /* recorded in the manifest */
@@ -61,8 +63,9 @@ typedef int (*SnapshotArchiveCheckFunc)(const SnapshotArchiveInfo *info, void *o
 
 typedef struct {
     SnapshotArchiveCheckFunc check; /* may be NULL */
+    void *check_opaque;
     SnapshotArchiveProgressFunc progress; /* may be NULL */
-    void *opaque;
+    void *progress_opaque;
 } SnapshotArchiveReadOpts;
 
 /**
@@ -77,3 +80,10 @@ typedef struct {
 int snapshot_archive_read(int in_fd, int staging_fd, const char *staging_path,
                           const SnapshotArchiveReadOpts *opts, SnapshotArchiveInfo **ret_info,
                           CvError **err);
+
+/** snapshot_archive_name_ok: whether name can be one path component (a folder name). */
+bool snapshot_archive_name_ok(const char *name);
+
+/** snapshot_archive_refuse: the error of a refused archive, VIR_ERR_INVALID_ARG
+ * "invalid snapshot archive: …". */
+void snapshot_archive_refuse(CvError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -41,8 +41,3 @@ SnapshotArchiveManifest *snapshot_archive_manifest_parse(const char *text, CvErr
  */
 bool snapshot_archive_path_ok(const char *rel);
 
-/** snapshot_archive_name_ok: whether name can be one path component (the folder name). */
-bool snapshot_archive_name_ok(const char *name);
-
-/** The error of a refused archive: VIR_ERR_INVALID_ARG "invalid snapshot archive: …". */
-void snapshot_archive_refuse(CvError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -116,7 +116,7 @@ reader_data(Reader *r, int fd, const SnapshotArchiveMember *mem, CvError **err)
         r->progress += len;
         if (r->opts && r->opts->progress)
             r->opts->progress(MIN(r->progress, r->manifest->info.data_bytes),
-                              r->manifest->info.data_bytes, r->opts->opaque);
+                              r->manifest->info.data_bytes, r->opts->progress_opaque);
     }
     if (ftruncate(fd, (off_t)mem->size) < 0 || fdatasync(fd) < 0) {
         cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot write '%s/%s'", r->staging_path,
@@ -361,7 +361,7 @@ snapshot_archive_read(int in_fd, int staging_fd, const char *staging_path,
     }
     if (reader_manifest(&r, err) < 0)
         goto out;
-    if (opts && opts->check && opts->check(&r.manifest->info, opts->opaque, err) < 0)
+    if (opts && opts->check && opts->check(&r.manifest->info, opts->check_opaque, err) < 0)
         goto out;
     for (;;) {
         struct archive_entry *e;

@@ -10,6 +10,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_list,
     cli_cmds_host,
     cli_cmds_console,
+    cli_cmds_snapshot_archive,
     NULL,
 };
 
