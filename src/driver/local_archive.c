@@ -418,8 +418,6 @@ local_snapshot_import(CocoonConn *conn, const char *dom_name, int fd, const char
     if (dom && ret_snap)
         *ret_snap = g_strdup(ctx.snap);
 out:
-    if (!dom && err && *err && (*err)->code == VIR_ERR_INVALID_ARG)
-        cv_error_prefix(err, "cannot import snapshot: ");
     cv_dir_remove_tree_at(staging_root, staged, NULL);
     cv_lock_release(g_steal_pointer(&lock));
     if (staging_root >= 0)
