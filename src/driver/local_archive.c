@@ -2,9 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +11,8 @@
 #include "driver/config.h"
 #include "local_lifecycle.h"
 #include "snapshot/snapshot_archive.h"
+#include "snapshot/snapshot_meta.h"
+#include "snapshot/snapshot_xml.h"
 #include "util/cv_file.h"
 #include "util/cv_lock.h"
 
@@ -27,60 +26,6 @@
 
 #define STAGING_DIR "staging"
 
-char *
-local_snapshot_dir(LocalDriverPriv *priv, const char *dom)
-{
-    return g_build_filename(domain_store_root(priv->store), "domains", dom, "snapshots", NULL);
-}
-
-static void
-no_snapshot(CvError **err, const char *snap)
-{
-    cv_error_set(err, VIR_FROM_CH, VIR_ERR_NO_DOMAIN_SNAPSHOT,
-                 "no domain snapshot with matching name '%s'", snap);
-}
-
-/* meta.json of a snapshot folder (SNAPSHOT-LAYOUT.md), parsed; NULL with *err. */
-static json_object *
-meta_load(int dirfd, const char *path, CvError **err)
-{
-    g_autofree char *text = NULL;
-    if (cv_file_read_at(dirfd, "meta.json", 1024 * 1024, &text, NULL, err) < 0)
-        return NULL;
-    json_object *meta = json_tokener_parse(text);
-    if (!meta || !json_object_is_type(meta, json_type_object)) {
-        if (meta)
-            json_object_put(meta);
-        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INTERNAL_ERROR, "invalid meta.json in '%s'", path);
-        return NULL;
-    }
-    return meta;
-}
-
-static const char *
-meta_string(json_object *meta, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(meta, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
-/* meta's memory.size and memory.file, or false when the snapshot holds no memory. */
-static bool
-meta_memory(json_object *meta, long long *ret_size, const char **ret_file)
-{
-    json_object *mem, *size, *file;
-    if (!json_object_object_get_ex(meta, "memory", &mem) ||
-        !json_object_is_type(mem, json_type_object) ||
-        !json_object_object_get_ex(mem, "size", &size) ||
-        !json_object_object_get_ex(mem, "file", &file))
-        return false;
-    *ret_size = json_object_get_int64(size);
-    *ret_file = json_object_get_string(file);
-    return true;
-}
-
 /* ---- export -------------------------------------------------------------------------------- */
 
 int
@@ -93,83 +38,29 @@ local_snapshot_export(CocoonDomain *dom, const char *snap, int fd, const CocoonP
     if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, err) < 0)
         return -1;
     int ret = -1;
-    g_autofree char *dir = local_snapshot_dir(job.priv, dom->name);
-    g_autofree char *path = g_build_filename(dir, snap, NULL);
     int dirfd = -1;
-    json_object *meta = NULL;
-    if (!snapshot_archive_name_ok(snap) || snap[0] == '.' ||
-        (dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        no_snapshot(err, snap);
+    g_autoptr(SnapshotMeta) m =
+        snapshot_meta_load(domain_store_root(job.priv->store), dom->name, snap, err);
+    if (!m)
         goto out;
-    }
-    if (!(meta = meta_load(dirfd, path, err)))
+    if ((dirfd = cv_dir_open(m->dir, err)) < 0)
         goto out;
     SnapshotArchiveWriteOpts opts = {
         .domain = dom->name,
-        .snapshot = snap,
-        .backend = meta_string(meta, "backend") ? meta_string(meta, "backend") : "",
+        .snapshot = m->name,
+        .backend = m->backend,
         .progress = progress ? progress->func : NULL,
         .opaque = progress ? progress->opaque : NULL,
     };
-    if (snapshot_archive_write(dirfd, path, fd, &opts, err) < 0) {
+    if (snapshot_archive_write(dirfd, m->dir, fd, &opts, err) < 0) {
         cv_error_prefix(err, "cannot export snapshot '%s' of domain '%s': ", snap, dom->name);
         goto out;
     }
     ret = 0;
 out:
-    if (meta)
-        json_object_put(meta);
     if (dirfd >= 0)
         close(dirfd);
     local_job_end(&job);
-    return ret;
-}
-
-/* ---- the snapshot XML an archive carries ---------------------------------------------------- */
-
-/* The <domain> inside snapshot.xml (new string) and, with new_name, the document renamed
- * (*xml replaced). NULL with *err. */
-static char *
-snapshot_xml_domain(char **xml, const char *new_name, CvError **err)
-{
-    xmlDocPtr doc = xmlReadMemory(*xml, (int)strlen(*xml), "snapshot.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-    char *ret = NULL;
-    if (!root || !xmlStrEqual(root->name, BAD_CAST "domainsnapshot")) {
-        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INVALID_ARG,
-                     "invalid snapshot archive: snapshot.xml is not a <domainsnapshot>");
-        goto out;
-    }
-    xmlNodePtr domain = NULL;
-    for (xmlNodePtr n = root->children; n; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        if (xmlStrEqual(n->name, BAD_CAST "domain"))
-            domain = n;
-        if (new_name && xmlStrEqual(n->name, BAD_CAST "name"))
-            xmlNodeSetContent(n, BAD_CAST new_name);
-    }
-    if (!domain) {
-        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INVALID_ARG,
-                     "invalid snapshot archive: snapshot.xml carries no domain definition");
-        goto out;
-    }
-    xmlBufferPtr buf = xmlBufferCreate();
-    xmlNodeDump(buf, doc, domain, 0, 0);
-    ret = g_strdup((const char *)xmlBufferContent(buf));
-    xmlBufferFree(buf);
-    if (new_name) {
-        xmlChar *out = NULL;
-        int len = 0;
-        xmlDocDumpFormatMemory(doc, &out, &len, 1);
-        g_free(*xml);
-        *xml = g_strndup((const char *)out, (gsize)len);
-        xmlFree(out);
-    }
-out:
-    if (doc)
-        xmlFreeDoc(doc);
     return ret;
 }
 
@@ -226,7 +117,7 @@ import_check(const SnapshotArchiveInfo *info, void *opaque, CvError **err)
                      ctx->dom, have);
         return -1;
     }
-    g_autofree char *dir = local_snapshot_dir(ctx->priv, ctx->dom);
+    g_autofree char *dir = snapshot_meta_dir(domain_store_root(ctx->priv->store), ctx->dom);
     g_autofree char *path = g_build_filename(dir, ctx->snap, NULL);
     if (access(path, F_OK) == 0) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID,
@@ -236,57 +127,60 @@ import_check(const SnapshotArchiveInfo *info, void *opaque, CvError **err)
     return 0;
 }
 
-/* What the extracted folder says must agree with the manifest and the definition. */
-static DomainDef *
-import_verify(ImportCtx *ctx, int sfd, const char *spath, const SnapshotArchiveInfo *info,
-              char **ret_snapshot_xml, CvError **err)
+/* The staged folder as a snapshot (snapshot_meta.h), checked against the manifest and against
+ * the definition it carries; m->dir is not set. NULL with *err. */
+static SnapshotMeta *
+import_verify(ImportCtx *ctx, int sfd, const SnapshotArchiveInfo *info, DomainDef **ret_def,
+              CvError **err)
 {
-    json_object *meta = meta_load(sfd, spath, err);
+    g_autofree char *text = NULL;
     g_autofree char *xml = NULL;
-    g_autofree char *dom_xml = NULL;
+    g_autoptr(SnapshotMeta) m = NULL;
+    g_autoptr(SnapshotXmlRequest) req = NULL;
     g_autoptr(DomainDef) def = NULL;
-    if (!meta)
+    if (cv_file_read_at(sfd, SNAPSHOT_META_FILE, 1024 * 1024, &text, NULL, err) < 0 ||
+        cv_file_read_at(sfd, SNAPSHOT_XML_FILE, 16 * 1024 * 1024, &xml, NULL, err) < 0)
         return NULL;
-    const char *backend = meta_string(meta, "backend");
-    long long mem_size = 0;
-    const char *mem_file = NULL;
-    if (!backend || strcmp(backend, info->backend) != 0) {
-        snapshot_archive_refuse(err, "meta.json states backend '%s', the manifest '%s'",
-                                backend ? backend : "", info->backend);
-        goto fail;
-    }
-    if (cv_file_read_at(sfd, "snapshot.xml", 16 * 1024 * 1024, &xml, NULL, err) < 0)
-        goto fail;
-    bool renamed = ctx->want_snap && strcmp(ctx->want_snap, info->snapshot) != 0;
-    if (!(dom_xml = snapshot_xml_domain(&xml, renamed ? ctx->snap : NULL, err)))
-        goto fail;
-    if (!(def = domain_def_parse_string(dom_xml, DOMAIN_DEF_PARSE_FLAGS_NONE, err))) {
+    if (!(m = snapshot_meta_from_json(ctx->snap, text, err)) ||
+        !(req = snapshot_xml_parse(xml, err))) {
         cv_error_prefix(err, "invalid snapshot archive: ");
-        goto fail;
+        return NULL;
     }
-    if (meta_memory(meta, &mem_size, &mem_file)) {
+    if (strcmp(m->backend, info->backend) != 0) {
+        snapshot_archive_refuse(err, "meta.json states backend '%s', the manifest '%s'",
+                                m->backend, info->backend);
+        return NULL;
+    }
+    m->description = g_steal_pointer(&req->description);
+    m->domain_xml = g_steal_pointer(&req->domain_xml);
+    if (!m->domain_xml) {
+        snapshot_archive_refuse(err, "snapshot.xml carries no domain definition");
+        return NULL;
+    }
+    if (!(def = domain_def_parse_string(m->domain_xml, DOMAIN_DEF_PARSE_FLAGS_NONE, err))) {
+        cv_error_prefix(err, "invalid snapshot archive: ");
+        return NULL;
+    }
+    if (m->memory_file) {
         struct stat st;
         unsigned long long want = def->memory_kib * 1024ULL;
-        if (!mem_file || !snapshot_archive_name_ok(mem_file) ||
-            fstatat(sfd, mem_file, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
-            snapshot_archive_refuse(err, "the memory file '%s' is missing",
-                                    mem_file ? mem_file : "");
-            goto fail;
+        if (fstatat(sfd, m->memory_file, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+            snapshot_archive_refuse(err, "the memory file '%s' is missing", m->memory_file);
+            return NULL;
         }
-        if ((unsigned long long)st.st_size != want || (unsigned long long)mem_size != want) {
+        /* FC's memory file is the guest memory byte for byte; CH's memory-ranges is not */
+        bool whole = strcmp(m->backend, "firecracker") == 0;
+        if ((unsigned long long)st.st_size != m->memory_size ||
+            (whole && m->memory_size != want)) {
             snapshot_archive_refuse(err,
                                     "the memory file '%s' is %lld bytes, the definition has "
                                     "%llu bytes of memory",
-                                    mem_file, (long long)st.st_size, want);
-            goto fail;
+                                    m->memory_file, (long long)st.st_size, want);
+            return NULL;
         }
     }
-    json_object_put(meta);
-    *ret_snapshot_xml = g_steal_pointer(&xml);
-    return g_steal_pointer(&def);
-fail:
-    json_object_put(meta);
-    return NULL;
+    *ret_def = g_steal_pointer(&def);
+    return g_steal_pointer(&m);
 }
 
 /* Define the domain the archive carries (as ctx->dom; a new uuid when renamed). */
@@ -303,22 +197,26 @@ import_define(CocoonConn *conn, ImportCtx *ctx, DomainDef *def, CvError **err)
     return conn->driver->domainDefineXMLFlags(conn, xml, 0, err);
 }
 
-/* Move the staged folder into the domain's snapshots, under the domain's lock. */
+/* Rewrite the staged metadata for its new home (name, a parent that exists there, the
+ * absolute paths of the XML), then move it into the domain's snapshots, under its lock. */
 static int
-import_commit(ImportCtx *ctx, int staging_root, const char *staged, const char *snapshot_xml,
-              bool renamed, CvError **err)
+import_commit(ImportCtx *ctx, SnapshotMeta *m, int sfd, const char *spath, int staging_root,
+              const char *staged, CvError **err)
 {
-    g_autofree char *dir = local_snapshot_dir(ctx->priv, ctx->dom);
-    if (renamed) {
-        int sfd = openat(staging_root, staged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int rc = sfd < 0 ? -1
-                         : cv_file_write_atomic_at(sfd, staged, "snapshot.xml", snapshot_xml,
-                                                   strlen(snapshot_xml), 0600, 0, err);
-        if (sfd >= 0)
-            close(sfd);
-        if (rc < 0)
-            return -1;
+    g_autofree char *dir = snapshot_meta_dir(domain_store_root(ctx->priv->store), ctx->dom);
+    const char *root = domain_store_root(ctx->priv->store);
+    if (m->parent) {
+        g_autoptr(SnapshotMeta) parent = snapshot_meta_load(root, ctx->dom, m->parent, NULL);
+        if (!parent)
+            g_clear_pointer(&m->parent, g_free);
     }
+    m->dir = g_build_filename(dir, ctx->snap, NULL);
+    g_autofree char *json = snapshot_meta_to_json(m);
+    g_autofree char *xml = snapshot_xml_format(m);
+    if (cv_file_write_atomic_at(sfd, spath, SNAPSHOT_META_FILE, json, strlen(json), 0600, 0,
+                                err) < 0 ||
+        cv_file_write_atomic_at(sfd, spath, SNAPSHOT_XML_FILE, xml, strlen(xml), 0600, 0, err) < 0)
+        return -1;
     if (cv_dir_ensure(dir, 0700, err) < 0)
         return -1;
     int dfd = cv_dir_open(dir, err);
@@ -377,9 +275,9 @@ local_snapshot_import(CocoonConn *conn, const char *dom_name, int fd, const char
     ImportCtx ctx = { .priv = priv, .want_dom = dom_name, .want_snap = new_name };
     int staging_root = -1;
     g_autofree char *staged = NULL;
-    g_autofree char *snapshot_xml = NULL;
     g_autoptr(SnapshotArchiveInfo) info = NULL;
     g_autoptr(DomainDef) def = NULL;
+    g_autoptr(SnapshotMeta) m = NULL;
     CocoonDomain *dom = NULL;
     g_autoptr(CvLock) lock = staging_create(priv, &staging_root, &staged, err);
     if (!lock)
@@ -394,7 +292,7 @@ local_snapshot_import(CocoonConn *conn, const char *dom_name, int fd, const char
     };
     if (snapshot_archive_read(fd, lock->fd, spath, &opts, &info, err) < 0)
         goto out;
-    if (!(def = import_verify(&ctx, lock->fd, spath, info, &snapshot_xml, err)))
+    if (!(m = import_verify(&ctx, lock->fd, info, &def, err)))
         goto out;
 
     LocalJob job;
@@ -407,8 +305,7 @@ local_snapshot_import(CocoonConn *conn, const char *dom_name, int fd, const char
         dom = import_define(conn, &ctx, def, err);
         defined = dom != NULL;
     }
-    bool renamed = new_name && strcmp(new_name, info->snapshot) != 0;
-    if (dom && import_commit(&ctx, staging_root, staged, snapshot_xml, renamed, err) < 0) {
+    if (dom && import_commit(&ctx, m, lock->fd, spath, staging_root, staged, err) < 0) {
         if (defined)
             domain_store_delete(priv->store, ctx.dom, dom->uuid, NULL);
         cocoon_domain_free(dom);

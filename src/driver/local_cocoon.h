@@ -17,6 +17,3 @@ CocoonDomain *local_snapshot_import(CocoonConn *conn, const char *dom_name, int 
 
 int local_garbage_collect(CocoonConn *conn, unsigned int flags, char ***ret_items,
                           CvError **err);
-
-/** local_snapshot_dir: <root>/domains/<dom>/snapshots (new string). */
-char *local_snapshot_dir(LocalDriverPriv *priv, const char *dom);

@@ -137,7 +137,16 @@ class ExportImport(Base):
         rc, out, _ = virsh(self.u2, "list", "--all", "--name")
         self.assertEqual(out.split(), [b"fc-minimal"])
         got = os.path.join(self.r2, "domains", "fc-minimal", "snapshots", "s1")
-        for rel in ("meta.json", "snapshot.xml", "memory", "vmstate", "disks/vda.img"):
+        with open(os.path.join(got, "meta.json")) as a, \
+                open(os.path.join(self.snapdir, "meta.json")) as b:
+            self.assertEqual(json.load(a), json.load(b))
+        # snapshot.xml is written for its new home: its paths are in the new root
+        with open(os.path.join(got, "snapshot.xml")) as f:
+            xml = f.read()
+        self.assertIn("<name>s1</name>", xml)
+        self.assertIn(f"file='{got}/memory'", xml.replace('"', "'"))
+        self.assertNotIn(self.r1, xml)
+        for rel in ("memory", "vmstate", "disks/vda.img"):
             with open(os.path.join(got, rel), "rb") as a, \
                     open(os.path.join(self.snapdir, rel), "rb") as b:
                 self.assertEqual(a.read(), b.read(), rel)
