@@ -570,4 +570,5 @@ const CocoonDriver local_driver = {
     .connectDomainEventDeregisterAny = local_connect_domain_event_deregister_any,
     .cocoonSnapshotExport = local_snapshot_export,
     .cocoonSnapshotImport = local_snapshot_import,
+    .cocoonGarbageCollect = local_garbage_collect,
 };

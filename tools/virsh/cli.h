@@ -92,6 +92,7 @@ extern const CliCmd cli_cmds_list[];
 extern const CliCmd cli_cmds_host[];
 extern const CliCmd cli_cmds_console[];
 extern const CliCmd cli_cmds_snapshot_archive[];
+extern const CliCmd cli_cmds_gc[];
 
 /* The options of a command that takes only the domain argument. */
 extern const CliOpt cli_opts_domain_only[];

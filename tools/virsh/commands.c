@@ -11,6 +11,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_host,
     cli_cmds_console,
     cli_cmds_snapshot_archive,
+    cli_cmds_gc,
     NULL,
 };
 
