@@ -30,6 +30,17 @@ typedef struct {
     const char *kernel_path;
 } BackendLowerCtx;
 
+/*
+ * The files of a VM's saved state in a snapshot's folder (absolute paths). FC: the state file
+ * (snapshot_path) and the guest memory (mem_file_path); CH: the folder vm.snapshot writes
+ * config.json, state.json and memory-ranges into (it must exist and be empty).
+ */
+typedef struct {
+    const char *vmstate; /* FC */
+    const char *memory;  /* FC */
+    const char *ch_dir;  /* CH */
+} BackendSnapshotFiles;
+
 /* What the local driver prepared for one boot: everything host-specific the backend needs. */
 typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
@@ -37,6 +48,10 @@ typedef struct {
     int console_fd;           /* FC: the PTY end given to the VMM as stdin/stdout; -1: none */
     const char *exit_path;    /* where the VMM's waiter records how it ended */
     BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
+    /* NULL: boot def. Else restore the VM saved in these files on the fresh VMM instead
+     * (FC: PUT /snapshot/load before any other call; CH: vm.restore on a VMM with no VM),
+     * left paused when `paused`, running otherwise. */
+    const BackendSnapshotFiles *restore;
 } BackendLaunchCtx;
 
 /*
@@ -95,6 +110,12 @@ typedef struct {
     int (*shutdown)(const BackendVm *vm, CvError **err);
     /* Reboot the guest; FC has none (the driver restarts the process). NULL when absent. */
     int (*reboot)(const BackendVm *vm, CvError **err);
+    /*
+     * Save the state of a paused VM into files (FC: PUT /snapshot/create, Full; CH:
+     * vm.snapshot into files->ch_dir). The VM stays paused. On failure the files may be
+     * partly written: the caller owns and removes them.
+     */
+    int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
 } CocoonBackend;
 
 extern const CocoonBackend fc_backend;

@@ -138,8 +138,8 @@ launch_relay_finish(LaunchRelay *r, DomainStatus *st, CvError **err)
 
 static int
 launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
-           const DomainDef *def, bool paused, LaunchPrep *p, LaunchRelay *r, DomainStatus *st,
-           CvError **err)
+           const DomainDef *def, const BackendSnapshotFiles *restore, bool paused, LaunchPrep *p,
+           LaunchRelay *r, DomainStatus *st, CvError **err)
 {
     if (!(p->binary = cocoon_config_resolve_binary(config, backend, def->emulator, err)))
         return -1;
@@ -177,6 +177,7 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
                 .disk_paths = (const char *const *)p->disk_paths->pdata,
                 .kernel_path = p->kernel,
             },
+        .restore = restore,
     };
     BackendVm vm = {0};
     int rc = backend->launch(def, &ctx, paused, &vm, err);
@@ -203,9 +204,10 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
     return launch_relay_finish(r, st, err);
 }
 
-int
-domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
-                    const DomainDef *def, bool paused, DomainStatus *ret_st, CvError **err)
+static int
+launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
+             const DomainDef *def, const BackendSnapshotFiles *restore, bool paused,
+             DomainStatus *ret_st, CvError **err)
 {
     LaunchPrep p = {
         .live = domain_store_live_dir(store, def->name), .pty_master = -1, .pty_slave = -1};
@@ -217,7 +219,7 @@ domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBacken
         .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
     int rc = cv_dir_ensure(p.live, 0700, err);
     if (rc == 0)
-        rc = launch_run(store, config, backend, def, paused, &p, &r, &st, err);
+        rc = launch_run(store, config, backend, def, restore, paused, &p, &r, &st, err);
     local_console_relay_clear(&r.relay);
     launch_prep_clear(&p);
     if (rc < 0) {
@@ -227,6 +229,21 @@ domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBacken
     }
     *ret_st = st;
     return 0;
+}
+
+int
+domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
+                    const DomainDef *def, bool paused, DomainStatus *ret_st, CvError **err)
+{
+    return launch_start(store, config, backend, def, NULL, paused, ret_st, err);
+}
+
+int
+domain_launch_restore(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
+                      const DomainDef *def, const BackendSnapshotFiles *files, bool paused,
+                      DomainStatus *ret_st, CvError **err)
+{
+    return launch_start(store, config, backend, def, files, paused, ret_st, err);
 }
 
 /* Wait (bounded) for a helper process to be gone; TERM it when it lingers. */

@@ -31,6 +31,15 @@ int domain_launch_start(DomainStore *store, CocoonConfig *config, const CocoonBa
                         const DomainDef *def, bool paused, DomainStatus *ret_st, CvError **err);
 
 /**
+ * domain_launch_restore: domain_launch_start, but the fresh VMM restores the VM saved in files
+ * (a snapshot of def) instead of booting it: the same TAPs, console and relay, then FC's
+ * snapshot load / CH's vm.restore. The same guarantees on failure.
+ */
+int domain_launch_restore(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
+                          const DomainDef *def, const BackendSnapshotFiles *files, bool paused,
+                          DomainStatus *ret_st, CvError **err);
+
+/**
  * domain_launch_teardown: stop what st records (VMM, relay; SIGTERM then SIGKILL when still
  * alive) and remove what it made: TAPs, overlays, sockets, the exit file, the status and the
  * live definition. The log stays. Best effort: never fails.

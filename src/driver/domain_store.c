@@ -911,7 +911,8 @@ domain_store_has_snapshots(DomainStore *store, const char *name)
     bool any = false;
     struct dirent *de;
     while (!any && (de = readdir(dir)))
-        any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+        /* staging folders (".tmp-…") and the "current" file are no snapshot */
+        any = de->d_name[0] != '.' && strcmp(de->d_name, "current") != 0;
     closedir(dir);
     return any;
 }

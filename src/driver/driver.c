@@ -214,3 +214,32 @@ cocoon_domain_list_free(CocoonDomain **doms)
         cocoon_domain_free(*d);
     g_free(doms);
 }
+
+CocoonDomainSnapshot *
+cocoon_domain_snapshot_new(const CocoonDomain *dom, const char *name)
+{
+    CocoonDomainSnapshot *snap = g_new0(CocoonDomainSnapshot, 1);
+    snap->dom = cocoon_domain_new(dom->conn, dom->name, dom->uuid, dom->id);
+    snap->name = g_strdup(name);
+    return snap;
+}
+
+void
+cocoon_domain_snapshot_free(CocoonDomainSnapshot *snap)
+{
+    if (!snap)
+        return;
+    cocoon_domain_free(snap->dom);
+    g_free(snap->name);
+    g_free(snap);
+}
+
+void
+cocoon_domain_snapshot_list_free(CocoonDomainSnapshot **snaps)
+{
+    if (!snaps)
+        return;
+    for (CocoonDomainSnapshot **s = snaps; *s; s++)
+        cocoon_domain_snapshot_free(*s);
+    g_free(snaps);
+}

@@ -35,6 +35,12 @@ typedef struct {
     int id; /* -1 when not running */
 } CocoonDomain;
 
+/* A reference to a snapshot of a domain, like virDomainSnapshotPtr: identity only. */
+typedef struct {
+    CocoonDomain *dom; /* owned copy of the domain reference */
+    char *name;
+} CocoonDomainSnapshot;
+
 typedef struct {
     int state;                  /* virDomainState */
     unsigned long long max_mem_kib;
@@ -126,6 +132,35 @@ typedef struct CocoonDriver {
     /* 1 when a managed-save image exists, else 0 (Cocoon keeps none yet). */
     int (*domainHasManagedSaveImage)(CocoonDomain *dom, unsigned int flags, CvError **err);
 
+    /*
+     * Domain snapshots (libvirt's virDomainSnapshot* API; flags are libvirt's
+     * VIR_DOMAIN_SNAPSHOT_*). Lists are NULL-terminated arrays freed with
+     * cocoon_domain_snapshot_list_free, oldest first. NULL members: NO_SUPPORT.
+     */
+    CocoonDomainSnapshot *(*domainSnapshotCreateXML)(CocoonDomain *dom, const char *xml,
+                                                     unsigned int flags, CvError **err);
+    int (*domainListAllSnapshots)(CocoonDomain *dom, CocoonDomainSnapshot ***ret_snaps,
+                                  size_t *ret_n, unsigned int flags, CvError **err);
+    int (*domainSnapshotListAllChildren)(CocoonDomainSnapshot *snap,
+                                         CocoonDomainSnapshot ***ret_snaps, size_t *ret_n,
+                                         unsigned int flags, CvError **err);
+    CocoonDomainSnapshot *(*domainSnapshotLookupByName)(CocoonDomain *dom, const char *name,
+                                                        unsigned int flags, CvError **err);
+    char *(*domainSnapshotGetXMLDesc)(CocoonDomainSnapshot *snap, unsigned int flags,
+                                      CvError **err);
+    CocoonDomainSnapshot *(*domainSnapshotGetParent)(CocoonDomainSnapshot *snap,
+                                                     unsigned int flags, CvError **err);
+    CocoonDomainSnapshot *(*domainSnapshotCurrent)(CocoonDomain *dom, unsigned int flags,
+                                                   CvError **err);
+    /* 1 / 0, or -1 with *err */
+    int (*domainHasCurrentSnapshot)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    int (*domainSnapshotIsCurrent)(CocoonDomainSnapshot *snap, unsigned int flags,
+                                   CvError **err);
+    int (*domainSnapshotHasMetadata)(CocoonDomainSnapshot *snap, unsigned int flags,
+                                     CvError **err);
+    int (*domainRevertToSnapshot)(CocoonDomainSnapshot *snap, unsigned int flags,
+                                  CvError **err);
+    int (*domainSnapshotDelete)(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err);
     /* ---- Cocoon's own calls (no libvirt API; the second RPC program of DESIGN.md) ---- */
     /* Write snapshot snap of dom to fd as a portable archive (snapshot/snapshot_archive.h);
      * progress may be NULL. */
@@ -167,3 +202,9 @@ CocoonDomain *cocoon_domain_new(CocoonConn *conn, const char *name, const unsign
 void cocoon_domain_free(CocoonDomain *dom);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonDomain, cocoon_domain_free)
 void cocoon_domain_list_free(CocoonDomain **doms);
+
+/** cocoon_domain_snapshot_new: a reference to snapshot name of dom (dom is copied). */
+CocoonDomainSnapshot *cocoon_domain_snapshot_new(const CocoonDomain *dom, const char *name);
+void cocoon_domain_snapshot_free(CocoonDomainSnapshot *snap);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonDomainSnapshot, cocoon_domain_snapshot_free)
+void cocoon_domain_snapshot_list_free(CocoonDomainSnapshot **snaps);

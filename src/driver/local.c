@@ -7,6 +7,7 @@
 #include "domain_events.h"
 #include "domain_watch.h"
 #include "local_lifecycle.h"
+#include "local_snapshot.h"
 #include "util/cv_process.h"
 
 /*
@@ -342,6 +343,14 @@ local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err
                      "cannot undefine transient domain");
         return -1;
     }
+    int nsnaps = local_snapshot_count(dom->conn, dom->name, err);
+    if (nsnaps < 0)
+        return -1;
+    if (nsnaps > 0 && !(flags & VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID,
+                     "cannot delete inactive domain with %d snapshots", nsnaps);
+        return -1;
+    }
     if (domain_store_delete(store, dom->name, dom->uuid, err) < 0)
         return -1;
     local_lifecycle_emit(dom->conn, dom->name, dom->uuid, entry_id(e), VIR_DOMAIN_EVENT_UNDEFINED,
@@ -568,6 +577,18 @@ const CocoonDriver local_driver = {
     .domainResume = local_domain_resume,
     .connectDomainEventRegisterAny = local_connect_domain_event_register_any,
     .connectDomainEventDeregisterAny = local_connect_domain_event_deregister_any,
+    .domainSnapshotCreateXML = local_domain_snapshot_create_xml,
+    .domainListAllSnapshots = local_domain_list_all_snapshots,
+    .domainSnapshotListAllChildren = local_domain_snapshot_list_all_children,
+    .domainSnapshotLookupByName = local_domain_snapshot_lookup_by_name,
+    .domainSnapshotGetXMLDesc = local_domain_snapshot_get_xml_desc,
+    .domainSnapshotGetParent = local_domain_snapshot_get_parent,
+    .domainSnapshotCurrent = local_domain_snapshot_current,
+    .domainHasCurrentSnapshot = local_domain_has_current_snapshot,
+    .domainSnapshotIsCurrent = local_domain_snapshot_is_current,
+    .domainSnapshotHasMetadata = local_domain_snapshot_has_metadata,
+    .domainRevertToSnapshot = local_domain_revert_to_snapshot,
+    .domainSnapshotDelete = local_domain_snapshot_delete,
     .cocoonSnapshotExport = local_snapshot_export,
     .cocoonSnapshotImport = local_snapshot_import,
     .cocoonGarbageCollect = local_garbage_collect,

@@ -81,6 +81,14 @@ BackendVm local_job_vm(const LocalJob *job);
 int local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err);
 
 /**
+ * local_job_start_restore: local_job_start with a new id, restoring def's VM from files (a
+ * snapshot) on a fresh VMM instead of booting it; STARTED FROM_SNAPSHOT, reason
+ * RUNNING/PAUSED_FROM_SNAPSHOT.
+ */
+int local_job_start_restore(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files,
+                            bool paused, CvError **err);
+
+/**
  * local_job_stopped: the VMM is gone (or going: it is stopped first): release what the boot
  * made, record shut off with reason (persistent domains keep that state; transient ones
  * vanish), emit STOPPED with detail.

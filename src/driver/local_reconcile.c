@@ -109,8 +109,10 @@ job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err)
     return cv_file_write_atomic(path, xml, strlen(xml), 0600, err);
 }
 
-int
-local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err)
+/* Boot def, or restore it from files (a snapshot) when files is not NULL. */
+static int
+job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool paused,
+          int keep_id, CvError **err)
 {
     LocalDriverPriv *priv = job->priv;
     DomainStatus prior;
@@ -122,13 +124,19 @@ local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError
     DomainStatus st;
     if (!backend || backend->validate(def, err) < 0 ||
         (id < 0 && domain_store_next_id(priv->store, &id, err) < 0) ||
-        domain_launch_start(priv->store, priv->config, backend, def, paused, &st, err) < 0) {
+        (files ? domain_launch_restore(priv->store, priv->config, backend, def, files, paused,
+                                       &st, err)
+               : domain_launch_start(priv->store, priv->config, backend, def, paused, &st,
+                                     err)) < 0) {
         cv_error_prefix(err, "cannot start domain '%s': ", job->name);
         domain_status_clear(&prior);
         return -1;
     }
     st.state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
-    st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
+    if (files)
+        st.reason = paused ? VIR_DOMAIN_PAUSED_FROM_SNAPSHOT : VIR_DOMAIN_RUNNING_FROM_SNAPSHOT;
+    else
+        st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
     st.id = id;
     st.persistent = job->persistent;
     domain_status_clear(&job->st);
@@ -144,11 +152,25 @@ local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError
     }
     domain_status_clear(&prior);
     if (keep_id < 0) {
-        job_emit(job, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
+        job_emit(job, VIR_DOMAIN_EVENT_STARTED,
+                 files ? VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT : VIR_DOMAIN_EVENT_STARTED_BOOTED);
         if (paused)
             job_emit(job, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     }
     return 0;
+}
+
+int
+local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err)
+{
+    return job_start(job, def, NULL, paused, keep_id, err);
+}
+
+int
+local_job_start_restore(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files,
+                        bool paused, CvError **err)
+{
+    return job_start(job, def, files, paused, -1, err);
 }
 
 int

@@ -11,6 +11,7 @@
 
 #include "snapshot/snapshot_xml.h"
 #include "util/cv_file.h"
+#include "xml/domain_def.h"
 
 #define SNAPSHOT_META_MAX (4 * 1024 * 1024)
 
@@ -286,7 +287,11 @@ meta_load_xml(SnapshotMeta *m, int dirfd, CvError **err)
     if (!req)
         return -1;
     m->description = g_steal_pointer(&req->description);
-    m->domain_xml = g_steal_pointer(&req->domain_xml);
+    /* the definition in the canonical form it was stored in (libxml2 gives it back with
+     * its own quoting) */
+    g_autoptr(DomainDef) def =
+        req->domain_xml ? domain_def_parse_string(req->domain_xml, 0, NULL) : NULL;
+    m->domain_xml = def ? domain_def_format(def, -1) : g_steal_pointer(&req->domain_xml);
     return 0;
 }
 

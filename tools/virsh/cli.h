@@ -34,6 +34,7 @@ typedef enum {
     CLI_GROUP_DOMAIN,
     CLI_GROUP_MONITOR,
     CLI_GROUP_HOST,
+    CLI_GROUP_SNAPSHOT,
     CLI_GROUP_VIRSH,
     CLI_GROUP_LAST
 } CliGroup;
@@ -91,6 +92,7 @@ extern const CliCmd cli_cmds_lifecycle[];
 extern const CliCmd cli_cmds_list[];
 extern const CliCmd cli_cmds_host[];
 extern const CliCmd cli_cmds_console[];
+extern const CliCmd cli_cmds_snapshot[];
 extern const CliCmd cli_cmds_snapshot_archive[];
 extern const CliCmd cli_cmds_gc[];
 

@@ -10,6 +10,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_list,
     cli_cmds_host,
     cli_cmds_console,
+    cli_cmds_snapshot,
     cli_cmds_snapshot_archive,
     cli_cmds_gc,
     NULL,
@@ -28,6 +29,7 @@ static const struct {
     [CLI_GROUP_DOMAIN] = { "Domain Management", "domain" },
     [CLI_GROUP_MONITOR] = { "Domain Monitoring", "monitor" },
     [CLI_GROUP_HOST] = { "Host and Hypervisor", "host" },
+    [CLI_GROUP_SNAPSHOT] = { "Snapshot", "snapshot" },
     [CLI_GROUP_VIRSH] = { "Virsh itself", "virsh" },
 };
 

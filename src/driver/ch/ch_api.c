@@ -132,3 +132,43 @@ ch_api_vm_reboot(const char *sock, CvError **err)
 {
     return ch_api_action(sock, "vm.reboot", err);
 }
+
+json_object *
+ch_api_vm_snapshot_body(const char *dir)
+{
+    g_autofree char *url = g_strconcat("file://", dir, NULL);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "destination_url", json_object_new_string(url));
+    return body;
+}
+
+json_object *
+ch_api_vm_restore_body(const char *dir, bool resume)
+{
+    g_autofree char *url = g_strconcat("file://", dir, NULL);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "source_url", json_object_new_string(url));
+    json_object_object_add(body, "resume", json_object_new_boolean(resume));
+    return body;
+}
+
+/* PUT endpoint with body (consumed). */
+static int
+ch_api_put_body(const char *sock, const char *endpoint, json_object *body, CvError **err)
+{
+    int ret = ch_api_request(sock, "PUT", endpoint, body, NULL, NULL, err);
+    json_object_put(body);
+    return ret;
+}
+
+int
+ch_api_vm_snapshot(const char *sock, const char *dir, CvError **err)
+{
+    return ch_api_put_body(sock, "vm.snapshot", ch_api_vm_snapshot_body(dir), err);
+}
+
+int
+ch_api_vm_restore(const char *sock, const char *dir, bool resume, CvError **err)
+{
+    return ch_api_put_body(sock, "vm.restore", ch_api_vm_restore_body(dir, resume), err);
+}

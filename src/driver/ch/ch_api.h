@@ -1,6 +1,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "util/cv_error.h"
 
@@ -39,3 +40,17 @@ int ch_api_vm_power_button(const char *sock, CvError **err);
 
 /** ch_api_vm_reboot: PUT vm.reboot (the VMM reboots the VM itself). */
 int ch_api_vm_reboot(const char *sock, CvError **err);
+
+/* ---- snapshots (ch_snapshot.c builds on these) ------------------------------------------ */
+
+/** ch_api_vm_snapshot_body: {"destination_url": "file://DIR"}. New object. */
+json_object *ch_api_vm_snapshot_body(const char *dir);
+
+/** ch_api_vm_restore_body: {"source_url": "file://DIR", "resume": resume}. New object. */
+json_object *ch_api_vm_restore_body(const char *dir, bool resume);
+
+/** ch_api_vm_snapshot: PUT vm.snapshot into the existing, empty dir (the VM must be paused). */
+int ch_api_vm_snapshot(const char *sock, const char *dir, CvError **err);
+
+/** ch_api_vm_restore: PUT vm.restore from dir on a VMM that holds no VM. */
+int ch_api_vm_restore(const char *sock, const char *dir, bool resume, CvError **err);

@@ -7,6 +7,7 @@
 
 #include "ch_lower.h"
 #include "ch_process.h"
+#include "ch_snapshot.h"
 #include "ch_validate.h"
 
 static const char *const ch_native_formats[] = {
@@ -94,4 +95,5 @@ const CocoonBackend ch_backend = {
     .resume = ch_process_resume,
     .shutdown = ch_process_shutdown,
     .reboot = ch_process_reboot,
+    .snapshot_save = ch_snapshot_save,
 };

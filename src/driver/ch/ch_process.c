@@ -6,6 +6,7 @@
 
 #include "ch_api.h"
 #include "ch_lower.h"
+#include "ch_snapshot.h"
 #include "util/cv_process.h"
 
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
@@ -145,6 +146,14 @@ ch_process_console_path(const DomainDef *def, json_object *info)
 static GStrv
 ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, CvError **err)
 {
+    /* a restore needs a VMM that holds no VM: nothing but its API socket */
+    if (ctx->restore) {
+        g_autofree char *sock = ch_api_socket_path(ctx->lower.run_dir);
+        g_autofree char *api = g_strconcat("path=", sock, NULL);
+        const char *argv[] = {ctx->binary, "--api-socket", api, "--log-file", ctx->log_path,
+                              NULL};
+        return g_strdupv((char **)argv);
+    }
     g_auto(GStrv) lowered = ch_lower_argv(def, &ctx->lower, err);
     if (!lowered)
         return NULL;
@@ -187,6 +196,7 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, timeout_ms, err) < 0 ||
+        (ctx->restore && ch_snapshot_restore(sock, ctx->restore, paused, err) < 0) ||
         ch_process_wait_booted(sock, pid, start_time, timeout_ms, &info, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
         ch_process_abort(pid, start_time, sock);
@@ -194,7 +204,7 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     }
     g_autofree char *console = ch_process_console_path(def, info);
     json_object_put(info);
-    if (paused && ch_api_vm_pause(sock, err) < 0) {
+    if (paused && !ctx->restore && ch_api_vm_pause(sock, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
         ch_process_abort(pid, start_time, sock);
         return -1;

@@ -180,3 +180,52 @@ fc_api_action(const char *sock, const char *action, CvError **err)
     g_autoptr(CvHttpConn) conn = cv_http_conn_new(sock, 0);
     return fc_api_send_string(conn, "PUT", "/actions", "action_type", action, err);
 }
+
+json_object *
+fc_api_snapshot_create_body(const char *snapshot_path, const char *mem_file_path)
+{
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "snapshot_type", json_object_new_string("Full"));
+    json_object_object_add(body, "snapshot_path", json_object_new_string(snapshot_path));
+    json_object_object_add(body, "mem_file_path", json_object_new_string(mem_file_path));
+    return body;
+}
+
+json_object *
+fc_api_snapshot_load_body(const char *snapshot_path, const char *mem_file_path, bool resume)
+{
+    json_object *body = json_object_new_object();
+    json_object *mem = json_object_new_object();
+    json_object_object_add(mem, "backend_type", json_object_new_string("File"));
+    json_object_object_add(mem, "backend_path", json_object_new_string(mem_file_path));
+    json_object_object_add(body, "snapshot_path", json_object_new_string(snapshot_path));
+    json_object_object_add(body, "mem_backend", mem);
+    json_object_object_add(body, "resume_vm", json_object_new_boolean(resume));
+    return body;
+}
+
+/* Send one call with body (consumed). */
+static int
+fc_api_send_body(const char *sock, const char *method, const char *path, json_object *body,
+                 CvError **err)
+{
+    int ret = fc_api_request(sock, method, path, body, NULL, err);
+    json_object_put(body);
+    return ret;
+}
+
+int
+fc_api_snapshot_create(const char *sock, const char *snapshot_path, const char *mem_file_path,
+                       CvError **err)
+{
+    return fc_api_send_body(sock, "PUT", "/snapshot/create",
+                            fc_api_snapshot_create_body(snapshot_path, mem_file_path), err);
+}
+
+int
+fc_api_snapshot_load(const char *sock, const char *snapshot_path, const char *mem_file_path,
+                     bool resume, CvError **err)
+{
+    return fc_api_send_body(sock, "PUT", "/snapshot/load",
+                            fc_api_snapshot_load_body(snapshot_path, mem_file_path, resume), err);
+}

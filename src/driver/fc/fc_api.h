@@ -1,6 +1,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #include "util/cv_error.h"
 #include "util/cv_http.h"
@@ -68,3 +69,27 @@ int fc_api_conn_vm_patch(CvHttpConn *conn, const char *state, CvError **err);
  * "FlushMetrics".
  */
 int fc_api_action(const char *sock, const char *action, CvError **err);
+
+/* ---- snapshots (fc_snapshot.c builds on these) ------------------------------------------ */
+
+/**
+ * fc_api_snapshot_create_body: the body of PUT /snapshot/create for a Full snapshot:
+ * {"snapshot_type": "Full", "snapshot_path": …, "mem_file_path": …}. New object.
+ */
+json_object *fc_api_snapshot_create_body(const char *snapshot_path, const char *mem_file_path);
+
+/**
+ * fc_api_snapshot_load_body: the body of PUT /snapshot/load with the memory as a File
+ * backend: {"snapshot_path", "mem_backend": {"backend_type": "File", "backend_path"},
+ * "resume_vm"}. New object.
+ */
+json_object *fc_api_snapshot_load_body(const char *snapshot_path, const char *mem_file_path,
+                                       bool resume);
+
+/** fc_api_snapshot_create: PUT /snapshot/create (the VM must be paused). */
+int fc_api_snapshot_create(const char *sock, const char *snapshot_path, const char *mem_file_path,
+                           CvError **err);
+
+/** fc_api_snapshot_load: PUT /snapshot/load on a fresh process (before any other call). */
+int fc_api_snapshot_load(const char *sock, const char *snapshot_path, const char *mem_file_path,
+                         bool resume, CvError **err);

@@ -4,6 +4,7 @@
 #include "fc_lower.h"
 #include "fc_paths.h"
 #include "fc_process.h"
+#include "fc_snapshot.h"
 #include "fc_validate.h"
 
 /* The Firecracker backend's ops table. */
@@ -48,4 +49,5 @@ const CocoonBackend fc_backend = {
     .resume = fc_process_resume,
     .shutdown = fc_process_shutdown,
     .reboot = NULL, /* FC exits on guest reset: the driver restarts the process */
+    .snapshot_save = fc_snapshot_save,
 };

@@ -7,6 +7,7 @@
 #include "fc_api.h"
 #include "fc_lower.h"
 #include "fc_paths.h"
+#include "fc_snapshot.h"
 #include "util/cv_process.h"
 
 #define FC_INSTANCE_ID_MAX 64
@@ -78,8 +79,9 @@ int
 fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused, BackendVm *ret_vm,
                   CvError **err)
 {
-    g_autoptr(FcCallPlan) plan = fc_lower(def, &ctx->lower, err);
-    if (!plan)
+    /* a restore sends nothing but the snapshot load: FC refuses it after any configuration */
+    g_autoptr(FcCallPlan) plan = NULL;
+    if (!ctx->restore && !(plan = fc_lower(def, &ctx->lower, err)))
         return -1;
 
     g_autofree char *sock = fc_api_socket_path(ctx->lower.run_dir);
@@ -107,7 +109,8 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, cv_process_start_timeout_ms(), err) < 0 ||
-        fc_process_configure(sock, plan, paused, err) < 0) {
+        (ctx->restore ? fc_snapshot_load(sock, ctx->restore, paused, err)
+                      : fc_process_configure(sock, plan, paused, err)) < 0) {
         fc_process_explain_exit(pid, start_time, ctx, err);
         fc_process_abort(pid, start_time, sock);
         return -1;
