@@ -44,18 +44,25 @@ def kernel_cache_name(path):
 
 
 def killed_defines(r):
-    """Kill defines at random moments until some left their temporary file behind."""
-    leftovers = []
-    xmls = [r.xml(f"k{i}") for i in range(8)]
+    """Kill defines at moments that home in on the write of the definition (a kill that came
+    after the define finished moves the next one earlier, one before it later), until some
+    left their temporary file behind."""
     rng = random.Random(1234)
-    for attempt in range(400):
-        p = subprocess.Popen([VIRSH, "-c", r.uri, "define", xmls[attempt % 8]], env=r.env,
+    t = time.monotonic()
+    subprocess.run([VIRSH, "-c", r.uri, "define", r.xml("probe")], env=r.env, capture_output=True)
+    delay = time.monotonic() - t
+    leftovers = []
+    for attempt in range(300):
+        name = f"k{attempt}"
+        p = subprocess.Popen([VIRSH, "-c", r.uri, "define", r.xml(name)], env=r.env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, 0.03))
+        time.sleep(delay * rng.uniform(0.97, 1.03))
         p.send_signal(signal.SIGKILL)
         p.wait()
+        done = os.path.exists(os.path.join(r.root, "domains", name, "domain.xml"))
+        delay *= 0.93 if done else 1.07
         leftovers = glob.glob(os.path.join(r.root, "domains", "*", ".domain.xml.tmp-*"))
-        if len(leftovers) >= 3:
+        if len(leftovers) >= 5:
             break
     return leftovers, attempt + 1
 
