@@ -177,9 +177,16 @@ typedef struct CocoonDriver {
      * *ret_items: a NULL-terminated list of what was (or would be) removed. */
     int (*cocoonGarbageCollect)(CocoonConn *conn, unsigned int flags, char ***ret_items,
                                 CvError **err);
+    /* A new domain new_name from snapshot snap of src: its own disk copies and TAPs, restored
+     * from the snapshot's memory when it has some (flags: COCOON_CLONE_PAUSED). *ret_notes:
+     * what the clone kept from the snapshot (may be NULL). */
+    CocoonDomain *(*cocoonDomainCloneFromSnapshot)(CocoonDomain *src, const char *snap,
+                                                   const char *new_name, unsigned int flags,
+                                                   char **ret_notes, CvError **err);
 } CocoonDriver;
 
 enum { COCOON_GC_DRY_RUN = 1 << 0 };
+enum { COCOON_CLONE_PAUSED = 1 << 0 };
 
 struct CocoonConn {
     const CocoonDriver *driver;

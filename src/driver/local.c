@@ -592,4 +592,5 @@ const CocoonDriver local_driver = {
     .cocoonSnapshotExport = local_snapshot_export,
     .cocoonSnapshotImport = local_snapshot_import,
     .cocoonGarbageCollect = local_garbage_collect,
+    .cocoonDomainCloneFromSnapshot = local_domain_clone_from_snapshot,
 };

@@ -4,7 +4,8 @@
 
 /*
  * The local driver's Cocoon-only entry points (driver.h, "Cocoon's own calls"): snapshot
- * export and import (local_archive.c), garbage collection (local_gc.c). Private to
+ * export and import (local_archive.c), garbage collection (local_gc.c), clone from a
+ * snapshot (local_clone.c). Private to
  * src/driver.
  */
 
@@ -17,3 +18,7 @@ CocoonDomain *local_snapshot_import(CocoonConn *conn, const char *dom_name, int 
 
 int local_garbage_collect(CocoonConn *conn, unsigned int flags, char ***ret_items,
                           CvError **err);
+
+CocoonDomain *local_domain_clone_from_snapshot(CocoonDomain *src, const char *snap,
+                                               const char *new_name, unsigned int flags,
+                                               char **ret_notes, CvError **err);

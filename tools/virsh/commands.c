@@ -13,6 +13,7 @@ static const CliCmd *const tables[] = {
     cli_cmds_snapshot,
     cli_cmds_snapshot_archive,
     cli_cmds_gc,
+    cli_cmds_clone,
     NULL,
 };
 
