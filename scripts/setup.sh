@@ -13,6 +13,7 @@ packages=(
     libvirt-clients libxml2-utils python3 python3-libvirt python3-jsonschema python3-yaml
     tmux socat tar zstd iproute2 valgrind
     btrfs-progs  # host-overlay: a reflink overlay on a btrfs loop device
+    iputils-ping  # real-linux: the host pings the guest
     virt-manager xvfb xauth x11-apps dbus
 )
 

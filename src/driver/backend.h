@@ -28,6 +28,9 @@ typedef struct {
     const char *const *disk_paths;
     /* FC: the uncompressed vmlinux to boot (extracted from a bzImage). NULL: <os><kernel>. */
     const char *kernel_path;
+    /* CH: the PTY console `virsh console` attaches to is the VMM's stdin/stdout (mode Tty), a
+     * PTY the driver made, instead of a PTY of CH's own (see ch_process.h for why). */
+    bool console_stdio;
 } BackendLowerCtx;
 
 /*
@@ -52,8 +55,12 @@ typedef struct {
 typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
     const char *log_path;     /* the VMM's log file (pre-created by the backend) */
-    int console_fd;           /* FC: the PTY end given to the VMM as stdin/stdout; -1: none */
+    int console_fd;           /* the PTY end given to the VMM as stdin/stdout; -1: none (CH:
+                                 set exactly when lower.console_stdio) */
     const char *exit_path;    /* where the VMM's waiter records how it ended */
+    /* the driver's options for the waiter (cv_process_spawn_kept), NULL-terminated; the
+     * backend may add its own */
+    const char *const *waiter_opts;
     BackendLowerCtx lower;    /* run_dir, TAP names, overlay paths, extracted kernel */
     /* NULL: boot def. Else restore the VM saved in these files on the fresh VMM instead
      * (FC: PUT /snapshot/load before any other call; CH: vm.restore on a VMM with no VM),
@@ -123,6 +130,10 @@ typedef struct {
      * partly written: the caller owns and removes them.
      */
     int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
+    /* After the VMM exited with wait status `status` that looks clean: whether the guest in
+     * fact crashed, from what the VMM logged in log_path (this boot's; CH and FC exit 0 after
+     * a vCPU error). NULL: the exit status says all. */
+    bool (*exit_crashed)(const char *log_path, int status);
 } CocoonBackend;
 
 extern const CocoonBackend fc_backend;

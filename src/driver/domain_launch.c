@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver/disk_overlay.h"
@@ -43,6 +45,60 @@ launch_prep_clear(LaunchPrep *p)
         close(p->pty_master);
     if (p->pty_slave >= 0)
         close(p->pty_slave);
+}
+
+/*
+ * A file the definition names must be there before anything is spawned, and be what its
+ * element says: a regular file, a block device for <disk type='block'>; readable, and
+ * writable for a disk the guest writes to. The VMMs' own words ("Cannot open the kernel
+ * image") name no path.
+ */
+static int
+launch_check_file(const char *what, const char *path, bool block, bool writable, CvError **err)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int errnum = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        if (fstat(fd, &sb) < 0)
+            errnum = errno;
+        else if (S_ISDIR(sb.st_mode))
+            errnum = EISDIR;
+        else if (block && !S_ISBLK(sb.st_mode))
+            errnum = ENOTBLK;
+        else if (!block && !S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
+            errnum = EINVAL;
+        close(fd);
+    }
+    if (!errnum && writable && access(path, W_OK) < 0)
+        errnum = errno;
+    if (errnum) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errnum, "cannot use %s '%s'", what, path);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+launch_check_files(const DomainDef *def, CvError **err)
+{
+    const DomainOSDef *os = &def->os;
+    if ((os->kernel && launch_check_file("kernel", os->kernel, false, false, err) < 0) ||
+        (os->initrd && launch_check_file("initrd", os->initrd, false, false, err) < 0) ||
+        (os->loader && launch_check_file("loader", os->loader, false, false, err) < 0))
+        return -1;
+    for (size_t i = 0; i < def->ndisks; i++) {
+        const DomainDiskDef *disk = def->disks[i];
+        if (!disk->source)
+            continue;
+        g_autofree char *what = g_strdup_printf("disk '%s' source", disk->target_dev);
+        /* a transient disk's guest writes to its overlay */
+        bool writable = !disk->readonly && !disk->transient;
+        if (launch_check_file(what, disk->source, disk->type == DOMAIN_DISK_TYPE_BLOCK, writable,
+                              err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Append s to the NULL-terminated *v. */
@@ -106,6 +162,22 @@ launch_has_console(const DomainDef *def)
     return def->nserials > 0 || def->nconsoles > 0;
 }
 
+/* Whether the relay reads a PTY of the driver's that the VMM gets as its stdin/stdout: FC's
+ * only console; CH's when it has a pty console (ch/ch_process.h says why not CH's own PTY). */
+static bool
+launch_console_stdio(const CocoonBackend *backend, const DomainDef *def)
+{
+    if (backend->kind == BACKEND_FIRECRACKER)
+        return launch_has_console(def);
+    for (size_t i = 0; i < def->nserials; i++)
+        if (def->serials[i]->type == DOMAIN_CHR_TYPE_PTY)
+            return true;
+    for (size_t i = 0; i < def->nconsoles; i++)
+        if (def->consoles[i]->type == DOMAIN_CHR_TYPE_PTY)
+            return true;
+    return false;
+}
+
 /* The relay of a boot: spawned as soon as what it needs exists, waited for last, so that its
  * start-up overlaps the VMM's. */
 typedef struct {
@@ -151,10 +223,10 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
         if (!(p->kernel = kernel_image_resolve(def->os.kernel, cache, err)))
             return -1;
     }
-    /* FC's console is its stdin/stdout: a PTY whose master the relay gets. The relay starts
-     * first, so that its start-up overlaps the VMM's; it needs no pid to watch, as it ends on
-     * the PTY's hang-up once the VMM, the slave's last holder, is gone. */
-    if (backend->kind == BACKEND_FIRECRACKER && launch_has_console(def)) {
+    /* The console on the VMM's stdin/stdout: a PTY whose master the relay gets. The relay
+     * starts first, so that its start-up overlaps the VMM's; it needs no pid to watch, as it
+     * ends on the PTY's hang-up once the VMM, the slave's last holder, is gone. */
+    if (launch_console_stdio(backend, def)) {
         if (local_console_pty_open(&p->pty_master, &p->pty_slave, err) < 0)
             return -1;
         r->pty_master = p->pty_master;
@@ -164,18 +236,32 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
 
     g_autofree char *log = g_build_filename(p->live, DOMAIN_LAUNCH_LOG, NULL);
     g_autofree char *exit_file = g_build_filename(p->live, DOMAIN_LAUNCH_EXIT, NULL);
+    g_autofree char *notes = g_build_filename(p->live, DOMAIN_LAUNCH_NOTES, NULL);
+    g_autofree char *stop = g_build_filename(p->live, DOMAIN_LAUNCH_STOP, NULL);
+    const char *waiter_opts[] = {"--notes", notes, "--stop-request", stop, NULL};
     unlink(exit_file);
+    unlink(notes);
+    unlink(stop);
+    /* one log per boot, and the one before: Firecracker writes its log from the start of the
+     * file, over what was there, and a crash is told by what this boot's VMM logged */
+    g_autofree char *previous = g_build_filename(p->live, DOMAIN_LAUNCH_LOG_PREVIOUS, NULL);
+    if (rename(log, previous) < 0 && errno != ENOENT) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot rename '%s' to '%s'", log, previous);
+        return -1;
+    }
     BackendLaunchCtx ctx = {
         .binary = p->binary,
         .log_path = log,
         .console_fd = p->pty_slave,
         .exit_path = exit_file,
+        .waiter_opts = waiter_opts,
         .lower =
             {
                 .run_dir = p->live,
                 .tap_names = (const char *const *)p->tap_names->pdata,
                 .disk_paths = (const char *const *)p->disk_paths->pdata,
                 .kernel_path = p->kernel,
+                .console_stdio = p->pty_slave >= 0,
             },
         .restore = restore,
     };
@@ -217,7 +303,10 @@ launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *back
 
     LaunchRelay r = {
         .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
-    int rc = cv_dir_ensure(p.live, 0700, err);
+    /* before anything is made */
+    int rc = launch_check_files(def, err);
+    if (rc == 0)
+        rc = cv_dir_ensure(p.live, 0700, err);
     if (rc == 0)
         rc = launch_run(store, config, backend, def, restore, paused, &p, &r, &st, err);
     local_console_relay_clear(&r.relay);
@@ -284,4 +373,67 @@ domain_launch_exit_status(DomainStore *store, const char *name, const DomainStat
     if (cv_process_exit_status_read(path, &status) < 0)
         return -1;
     return status;
+}
+
+char *
+domain_launch_last_note(DomainStore *store, const char *name)
+{
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *path = g_build_filename(live, DOMAIN_LAUNCH_NOTES, NULL);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    g_strchomp(text);
+    const char *nl = strrchr(text, '\n');
+    return *text ? g_strdup(nl ? nl + 1 : text) : NULL;
+}
+
+bool
+domain_launch_exit_crashed(DomainStore *store, const char *name, const DomainStatus *st,
+                           const CocoonBackend *backend, int status)
+{
+    if (!backend || !backend->exit_crashed)
+        return false;
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *log = g_build_filename(live, DOMAIN_LAUNCH_LOG, NULL);
+    return backend->exit_crashed(log, status);
+}
+
+/* The parent of pid, from /proc/PID/stat (field 4), or 0. */
+static pid_t
+launch_parent_of(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    const char *p = strrchr(text, ')');
+    int ppid = 0;
+    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+        return 0;
+    return (pid_t)ppid;
+}
+
+int
+domain_launch_request_stop(DomainStore *store, const char *name, const DomainStatus *st,
+                           unsigned int shutdown_ms, unsigned int term_ms, CvError **err)
+{
+    /* the waiter is the VMM's parent for as long as the VMM runs: that tells it from a pid
+     * that was reused */
+    if (st->waiter_pid <= 0 || launch_parent_of(st->pid) != st->waiter_pid) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
+                     "the VMM of domain '%s' has no waiter to stop it", name);
+        return -1;
+    }
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *path = g_build_filename(live, DOMAIN_LAUNCH_STOP, NULL);
+    g_autofree char *text = g_strdup_printf("%u %u\n", shutdown_ms, term_ms);
+    if (cv_file_write_atomic(path, text, strlen(text), 0600, err) < 0)
+        return -1;
+    if (kill(st->waiter_pid, SIGUSR1) < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot signal the waiter of domain '%s'",
+                           name);
+        return -1;
+    }
+    return 0;
 }

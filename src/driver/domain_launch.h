@@ -16,8 +16,18 @@
  */
 
 /* Files of a boot in the live directory. */
-#define DOMAIN_LAUNCH_LOG "vmm.log"
+#define DOMAIN_LAUNCH_LOG "vmm.log"                   /* this boot's */
+#define DOMAIN_LAUNCH_LOG_PREVIOUS "vmm.previous.log" /* the boot's before */
 #define DOMAIN_LAUNCH_EXIT "vmm.exit"
+/* The waiter's notes: one line per thing it saw or did to the VMM (tools/waiter). */
+#define DOMAIN_LAUNCH_NOTES "vmm.notes"
+/* A shutdown's escalation, for the waiter: "SHUTDOWN_MS TERM_MS". */
+#define DOMAIN_LAUNCH_STOP "vmm.stop"
+
+/* What the waiter notes (tools/waiter/cocoon-vmm-waiter.c). */
+#define DOMAIN_LAUNCH_NOTE_SHUTDOWN_TIMEOUT "shutdown-timeout" /* it stopped the VMM */
+#define DOMAIN_LAUNCH_NOTE_REBOOT "reboot"                     /* CH reset the guest */
+#define DOMAIN_LAUNCH_NOTE_REBOOT_DESTROY "reboot-destroy"     /* … and it stopped the VMM */
 
 /**
  * domain_launch_start: boot def (backend: its backend) in the live directory of def->name,
@@ -51,3 +61,22 @@ void domain_launch_teardown(DomainStore *store, const char *name, const DomainSt
  * status); waits up to a second for the waiter to write it. -1 when unknown.
  */
 int domain_launch_exit_status(DomainStore *store, const char *name, const DomainStatus *st);
+
+/**
+ * domain_launch_request_stop: have the VMM's waiter stop it (SIGTERM, SIGKILL term_ms later)
+ * unless it exits within shutdown_ms: the escalation of a shutdown, which outlives the caller.
+ * -1 with *err when the VMM has no waiter of this boot to ask.
+ */
+int domain_launch_request_stop(DomainStore *store, const char *name, const DomainStatus *st,
+                               unsigned int shutdown_ms, unsigned int term_ms, CvError **err);
+
+/** domain_launch_last_note: the waiter's last note of this boot (DOMAIN_LAUNCH_NOTE_*), or
+ * NULL. New string. */
+char *domain_launch_last_note(DomainStore *store, const char *name);
+
+/**
+ * domain_launch_exit_crashed: whether the VMM of this boot, gone with a wait status that looks
+ * clean, in fact ended on a guest crash, per backend->exit_crashed and its log.
+ */
+bool domain_launch_exit_crashed(DomainStore *store, const char *name, const DomainStatus *st,
+                                const CocoonBackend *backend, int status);

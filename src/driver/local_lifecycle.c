@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "driver/domain_events.h"
+#include "driver/domain_launch.h"
 #include "driver/domain_watch.h"
 #include "util/cv_process.h"
 
@@ -311,9 +312,9 @@ static const LocalOp op_shutdown = {
 };
 
 /*
- * After the request: wait for the VMM to go without holding the lock (a destroy may come in
- * meanwhile), then, still the same process and still ours to stop, escalate to SIGTERM and
- * SIGKILL; the job that follows records the shutdown.
+ * The escalation of a VMM with no waiter to hand it to: wait for the VMM to go without
+ * holding the lock (a destroy may come in meanwhile), then, still the same process and still
+ * ours to stop, escalate to SIGTERM and SIGKILL; the job that follows records it.
  */
 static void
 shutdown_wait(CocoonDomain *dom, pid_t pid, unsigned long long start)
@@ -325,10 +326,16 @@ shutdown_wait(CocoonDomain *dom, pid_t pid, unsigned long long start)
     if (!gone && job.st.pid == pid && job.st.start_time == start &&
         job.st.stop_intent == DOMAIN_STOP_INTENT_SHUTDOWN &&
         cv_process_stop(pid, start, stop_term_ms(), STOP_KILL_MS, NULL) == 0)
-        local_job_stopped(&job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        local_job_stopped(&job, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
     local_job_end(&job);
 }
 
+/*
+ * As virsh's, shutdown returns once the guest has been asked; the guest powers off by itself.
+ * One that does not is stopped after COCOON_SHUTDOWN_TIMEOUT_MS by the VMM's waiter, which
+ * outlives this process (an embedded cocoonvirsh exits at once), and the domain then reads
+ * shut off (destroyed).
+ */
 int
 local_domain_shutdown_flags(CocoonDomain *dom, unsigned int flags, CvError **err)
 {
@@ -337,7 +344,9 @@ local_domain_shutdown_flags(CocoonDomain *dom, unsigned int flags, CvError **err
     if (local_op_run(dom, flags, &op_shutdown, err) < 0)
         return -1;
     if (domain_store_status(priv->store, dom->name, &st, NULL) == 0) {
-        if (domain_status_is_active(&st))
+        if (domain_status_is_active(&st) &&
+            domain_launch_request_stop(priv->store, dom->name, &st, shutdown_timeout_ms(),
+                                       stop_term_ms(), NULL) < 0)
             shutdown_wait(dom, st.pid, st.start_time);
         domain_status_clear(&st);
     }

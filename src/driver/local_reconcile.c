@@ -212,26 +212,52 @@ action_restarts(DomainLifecycleAction a)
            a == DOMAIN_LIFECYCLE_ACTION_COREDUMP_RESTART;
 }
 
-/* The VMM of job is gone: decide what that was and act on it. */
+/*
+ * The VMM of job is gone: decide what that was and act on it, from what Cocoon meant
+ * (stop-intent), what the waiter did (its last note: it stopped a shutdown the guest ignored,
+ * or a CH guest that reset with on_reboot=destroy), the exit status, and the backend's log
+ * (CH exits 0 after a vCPU error).
+ */
 static void
 job_reconcile_exit(LocalJob *job)
 {
-    int status = domain_launch_exit_status(job->priv->store, job->name, &job->st);
+    DomainStore *store = job->priv->store;
+    int status = domain_launch_exit_status(store, job->name, &job->st);
     bool clean = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     bool fc = g_strcmp0(job->st.backend, "firecracker") == 0;
+    g_autofree char *note = domain_launch_last_note(store, job->name);
+    /* a crash although the exit looks clean (CH after a vCPU error) */
+    bool vmm_said_crash = clean && domain_launch_exit_crashed(store, job->name, &job->st,
+                                                              local_job_backend(job, NULL),
+                                                              status);
+    if (vmm_said_crash)
+        clean = false;
 
     switch (job->st.stop_intent) {
     case DOMAIN_STOP_INTENT_DESTROY:
         local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
         return;
     case DOMAIN_STOP_INTENT_SHUTDOWN:
-        local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        /* the guest ignored it and the waiter stopped the VMM: as a destroy */
+        if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_SHUTDOWN_TIMEOUT) == 0)
+            local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED,
+                              VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+        else if (!vmm_said_crash)
+            local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN,
+                              VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        else
+            break; /* it crashed meanwhile */
         return;
     case DOMAIN_STOP_INTENT_REBOOT:
         local_job_restart(job, NULL);
         return;
     default:
         break;
+    }
+    /* CH reset the guest in place; the waiter stopped it, as on_reboot=destroy asks */
+    if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_REBOOT_DESTROY) == 0) {
+        local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        return;
     }
     if (clean) {
         /* FC exits 0 when the guest resets (reboot=k); CH when the guest powers off */

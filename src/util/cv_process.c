@@ -119,7 +119,7 @@ typedef struct {
     int fds[3];              /* its fds 0..2 */
     int pid_fd, errno_fd;    /* write ends: the report, exec's errors */
     int pid_rd, errno_rd;    /* the read ends, the caller's */
-    char *const *waiter_argv; /* NULL, or {waiter, EXIT_FILE, PID, NULL} */
+    char *const *waiter_argv; /* NULL, or {waiter, EXIT_FILE, PID, options…, NULL} */
     char *waiter_pid_arg;     /* the PID slot of waiter_argv, CV_PROCESS_PID_ARG_MAX bytes */
 } CvSpawnArgs;
 
@@ -292,6 +292,15 @@ int
 cv_process_spawn_waited(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
                         const char *exit_file, pid_t *ret_pid, pid_t *ret_waiter, CvError **err)
 {
+    return cv_process_spawn_kept(argv, stdin_fd, stdout_fd, stderr_fd, exit_file, NULL, ret_pid,
+                                 ret_waiter, err);
+}
+
+int
+cv_process_spawn_kept(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                      const char *exit_file, const char *const *waiter_opts, pid_t *ret_pid,
+                      pid_t *ret_waiter, CvError **err)
+{
     int devnull = -1;
     int pid_pipe[2] = {-1, -1};
     int errno_pipe[2] = {-1, -1};
@@ -306,7 +315,13 @@ cv_process_spawn_waited(const char *const *argv, int stdin_fd, int stdout_fd, in
     if (exit_file && !(waiter = cv_paths_helper_find(CV_PROCESS_WAITER, "VMM waiter",
                                                      "COCOON_VMM_WAITER", "tools/waiter", err)))
         return -1;
-    char *const waiter_argv[] = {waiter, (char *)exit_file, waiter_pid_arg, NULL};
+    g_autoptr(GPtrArray) waiter_argv = g_ptr_array_new();
+    g_ptr_array_add(waiter_argv, waiter);
+    g_ptr_array_add(waiter_argv, (char *)exit_file);
+    g_ptr_array_add(waiter_argv, waiter_pid_arg);
+    for (size_t i = 0; waiter_opts && waiter_opts[i]; i++)
+        g_ptr_array_add(waiter_argv, (char *)waiter_opts[i]);
+    g_ptr_array_add(waiter_argv, NULL);
 
     if (stdin_fd < 0 || stdout_fd < 0 || stderr_fd < 0) {
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -328,7 +343,7 @@ cv_process_spawn_waited(const char *const *argv, int stdin_fd, int stdout_fd, in
         .errno_fd = errno_pipe[1],
         .pid_rd = pid_pipe[0],
         .errno_rd = errno_pipe[0],
-        .waiter_argv = waiter ? waiter_argv : NULL,
+        .waiter_argv = waiter ? (char *const *)waiter_argv->pdata : NULL,
         .waiter_pid_arg = waiter_pid_arg,
     };
     pid_t mid = cv_process_spawn_mid(&args);

@@ -41,6 +41,15 @@ int cv_process_spawn_waited(const char *const *argv, int stdin_fd, int stdout_fd
                             CvError **err);
 
 /**
+ * cv_process_spawn_kept: cv_process_spawn_waited, with waiter_opts (NULL-terminated, may be
+ * NULL) passed to the waiter after EXIT_FILE PID: what else it does for the program while it
+ * runs (tools/waiter/cocoon-vmm-waiter.c lists the options).
+ */
+int cv_process_spawn_kept(const char *const *argv, int stdin_fd, int stdout_fd, int stderr_fd,
+                          const char *exit_file, const char *const *waiter_opts, pid_t *ret_pid,
+                          pid_t *ret_waiter, CvError **err);
+
+/**
  * cv_process_start_time: field 22 of /proc/PID/stat (clock ticks after boot).
  * Returns 0 with *ret_start_time, or -1 with *err when there is no such process.
  */

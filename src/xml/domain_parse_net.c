@@ -66,6 +66,12 @@ domain_parse_net_ip(DomainNetDef *net, const xmlNode *node, CvError **err)
         g_free(ip.address);
         return -1;
     }
+    if (ip.peer && peer_ipv6 != ip.is_ipv6) {
+        domain_xml_invalid_attr(node, "peer", ip.peer, err);
+        g_free(ip.address);
+        g_free(ip.peer);
+        return -1;
+    }
     net->ips = g_renew(DomainNetIPDef, net->ips, net->nips + 1);
     net->ips[net->nips++] = ip;
     return 0;

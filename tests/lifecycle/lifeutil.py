@@ -3,6 +3,8 @@ cocoon:///embed?root=TMP with the simulators plugged in through COCOON_FIRECRACK
 COCOON_CLOUD_HYPERVISOR, domains keeping <emulator>/usr/bin/firecracker</emulator>."""
 
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -74,7 +76,8 @@ class Root:
             f.truncate(size)
         return path
 
-    def xml(self, name, backend="fc", disks=(), nets="", extra="", kernel=None, devices=""):
+    def xml(self, name, backend="fc", disks=(), nets="", extra="", kernel=None, devices="",
+            initrd=None):
         emulator = "/usr/bin/firecracker" if backend == "fc" else "/usr/bin/cloud-hypervisor"
         if backend == "fc":
             console = "<serial type='pty'><target port='0'/></serial>"
@@ -93,6 +96,7 @@ class Root:
   <memory unit='MiB'>128</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type><kernel>{kernel or self.kernel}</kernel>
+    {f"<initrd>{initrd}</initrd>" if initrd else ""}
     <cmdline>{cmdline}</cmdline></os>
   {extra}
   <devices>
@@ -153,6 +157,53 @@ class Root:
 
     def pid(self, name):
         return int(self.status(name).get("pid", "0"))
+
+    def console_type(self, name, text, wait_for_output=b"login: "):
+        """Attach `cocoonvirsh console` on a terminal, wait for wait_for_output, type text,
+        leave with Ctrl+]; returns what the console showed."""
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(VIRSH, [VIRSH, "-c", self.uri, "console", name], self.env)
+        seen = b""
+        deadline = time.time() + 10
+        try:
+            while time.time() < deadline and wait_for_output not in seen:
+                if select.select([fd], [], [], 0.1)[0]:
+                    seen += os.read(fd, 4096)
+            os.write(fd, text.encode())
+            time.sleep(0.3)
+            os.write(fd, b"\x1d")
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                if select.select([fd], [], [], 0.1)[0]:
+                    seen += os.read(fd, 4096)
+        except OSError:
+            pass  # the console ended (the VM went)
+        os.close(fd)
+        os.waitpid(pid, 0)
+        return seen
+
+    def start_console(self, name, until=b"login: "):
+        """`cocoonvirsh start --console` on a terminal: seconds until `until` shows (None:
+        not within 10 s); leaves the console with Ctrl+]."""
+        t0 = time.monotonic()
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(VIRSH, [VIRSH, "-c", self.uri, "start", name, "--console"], self.env)
+        seen, took = b"", None
+        try:
+            while time.monotonic() - t0 < 10:
+                if select.select([fd], [], [], 0.02)[0]:
+                    seen += os.read(fd, 4096)
+                if until in seen:
+                    took = time.monotonic() - t0
+                    break
+            os.write(fd, b"\x1d")
+        except OSError:
+            pass
+        os.close(fd)
+        os.waitpid(pid, 0)
+        return took
 
     def kill_vmm(self, name, sig):
         pid = self.pid(name)

@@ -1,5 +1,6 @@
 """Failed starts leave nothing behind (live directory, processes, TAPs) and carry the
-hypervisor's own words; two cocoonvirsh processes on one domain serialise; a real TAP is
+hypervisor's own words; a missing kernel, initrd or disk (or a directory, or a file as a
+block device) fails before any VMM runs, naming the path, on both backends; two cocoonvirsh processes on one domain serialise; a real TAP is
 made for an <interface type='ethernet'> without <target dev> and removed after (root)."""
 
 import hashlib
@@ -49,14 +50,33 @@ def fake(r, name, body):
 
 
 def failures(r):
-    failed_start(r, "nokernel", "missing kernel", ["/nonexistent/vmlinux"],
-                 kernel="/nonexistent/vmlinux")
+    # the files a definition names are checked before anything is spawned: the error names
+    # the path (CH's own words would be only "Cannot open the kernel image")
+    ran = os.path.join(r.dir, "vmm-ran")
+    spy = {"COCOON_FIRECRACKER": fake(r, "spy-fc", f"touch {ran}; exit 1"),
+           "COCOON_CLOUD_HYPERVISOR": fake(r, "spy-ch", f"touch {ran}; exit 1")}
+    for backend in ("fc", "ch"):
+        for name, what, words, kw in (
+                ("nokernel", "missing kernel",
+                 ["cannot use kernel '/nonexistent/vmlinux': No such file or directory"],
+                 {"kernel": "/nonexistent/vmlinux"}),
+                ("dirkernel", "a directory as kernel",
+                 [f"cannot use kernel '{r.dir}': Is a directory"], {"kernel": r.dir}),
+                ("noinitrd", "missing initrd",
+                 [f"cannot use initrd '{r.dir}/no.cpio': No such file or directory"],
+                 {"initrd": f"{r.dir}/no.cpio"}),
+                ("nodisk", "missing disk",
+                 [f"cannot use disk 'vda' source '{r.dir}/missing.img': No such file or "
+                  "directory"], {"disks": [os.path.join(r.dir, "missing.img")]}),
+                ("notblock", "a file as <disk type='block'>",
+                 [f"cannot use disk 'vda' source '{r.kernel}': Block device required"],
+                 {"devices": f"<disk type='block' device='disk'><source dev='{r.kernel}'/>"
+                             "<target dev='vda' bus='virtio'/></disk>"})):
+            failed_start(r, f"{backend}{name}", f"{backend}: {what}", words, env=spy,
+                         backend=backend, **kw)
+            check(not os.path.exists(ran), f"{backend}: {what}: no VMM was started")
     nets = "<interface type='ethernet'><target dev='cvnope0' managed='no'/></interface>"
     failed_start(r, "badtap", "a TAP that does not exist (managed='no')", ["cvnope0"], nets=nets)
-    missing = os.path.join(r.dir, "missing.img")
-    failed_start(r, "nodrive", "a drive file that does not exist (the VMM's 400)",
-                 ["PUT /drives/vda: 400", "Unable to open the block device backing file"],
-                 disks=[missing])
     failed_start(r, "slow", "a VMM that never opens its socket",
                  ["did not accept connections within 300 ms"],
                  env={"COCOON_FIRECRACKER": fake(r, "slow-fc", "exec sleep 30"),
@@ -79,7 +99,9 @@ def failures(r):
     # the base image of a transient disk stays as it was when the start fails after its overlay
     base = r.disk("keep.img", data=b"KEEP")
     failed_start(r, "overlayfail", "a failure after the overlay was made",
-                 ["PUT /drives/vdb: 400"], disks=[(base, True), missing])
+                 ["exited while starting", "no /dev/kvm"], disks=[(base, True)],
+                 env={"COCOON_FIRECRACKER": fake(r, "dying-fc2", "echo 'no /dev/kvm' >&2; "
+                                                 "exit 1")})
     check(open(base, "rb").read(4) == b"KEEP", "the transient disk's base is untouched")
 
 

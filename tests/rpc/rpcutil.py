@@ -48,7 +48,8 @@ def skip(why):
 class Daemon:
     """cocoond on a temporary root, listening on private sockets."""
 
-    def __init__(self, env=None):
+    def __init__(self, env=None, wrap=()):
+        """env: added to the daemon's environment; wrap: argv it runs under (ip netns exec …)."""
         self.dir = tempfile.mkdtemp(prefix="cocoond-test-")
         self.root = os.path.join(self.dir, "root")
         self.run = os.path.join(self.dir, "run")
@@ -58,13 +59,23 @@ class Daemon:
         self.ro_uri = f"cocoon+unix:///system?socket={self.ro_sock}"
         self.embed_uri = f"cocoon:///embed?root={self.root}&run={self.run}"
         self.errlog = open(os.path.join(self.dir, "stderr"), "w+")
-        full_env = dict(os.environ)
-        full_env.update(env or {})
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.wrap = list(wrap)
+        self.spawn()
+
+    def spawn(self):
         self.proc = subprocess.Popen(
-            [binary("tools", "daemon", "cocoond"), "--root", self.root, "--run-dir", self.run,
-             "--socket", self.sock, "--verbose"],
-            stdout=subprocess.DEVNULL, stderr=self.errlog, env=full_env)
+            self.wrap + [binary("tools", "daemon", "cocoond"), "--root", self.root, "--run-dir",
+                         self.run, "--socket", self.sock, "--verbose"],
+            stdout=subprocess.DEVNULL, stderr=self.errlog, env=self.env)
         self.wait_ready()
+
+    def restart(self):
+        """SIGTERM, then a new cocoond on the same root and sockets; the VMs keep running."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.spawn()
 
     def wait_ready(self):
         deadline = time.time() + 20

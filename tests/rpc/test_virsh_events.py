@@ -70,6 +70,11 @@ def loop_until_timeout(d, tap, xml2):
     for cmd in ("start", "suspend", "resume", "destroy", "start"):
         act(cocoonvirsh(d.uri, cmd, "web1"), cmd)
     act(virsh(d.uri, "shutdown", "web1"), "shutdown")  # the simulated guest honours it
+    # shutdown returns once asked, as libvirt's: the guest's power-off comes after it
+    deadline = time.time() + 10
+    while time.time() < deadline and \
+            cocoonvirsh(d.uri, "domstate", "web1")[1].strip() != "shut off":
+        time.sleep(0.05)
     act(cocoonvirsh(d.uri, "undefine", "web2"), "undefine web2")
     web1 = [event_line("web1", e) for e in
             ("Started Booted", "Suspended Paused", "Resumed Unpaused", "Stopped Destroyed",

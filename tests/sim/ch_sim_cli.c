@@ -4,6 +4,7 @@
 #include "sim_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 
 #include <stdio.h>
@@ -498,7 +499,8 @@ ch_cli_parse(ChSim *s, int argc, char **argv, char **ret_api_socket, int *ret_ap
         int fd = -1;
         if (ch_cli_socket_arg("event-monitor", v->pdata[0], &path, &fd) < 0)
             return 1;
-        s->event_fd = path ? sim_log_open(path) : fd;
+        /* blocking, as CH's: on a FIFO the open waits for its reader */
+        s->event_fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : fd;
     }
     if ((v = g_hash_table_lookup(vals, "seccomp")) && !g_str_equal(v->pdata[0], "true") &&
         !g_str_equal(v->pdata[0], "false") && !g_str_equal(v->pdata[0], "log") &&

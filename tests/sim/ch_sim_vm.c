@@ -67,7 +67,10 @@ ch_vm_prepare_one(ChSim *s, const char *key, const char *port, gboolean *stdin_u
             ch_error_set(err, "Error creating console devices", "Error creating PTY", e, NULL);
             return -1;
         }
-        sim_guest_port_add_fds(s->guest, port, m, m, sub, TRUE);
+        /* as CH, the sim holds only the master: a reader that opens the PTY late gets the
+         * output up to a second later */
+        close(sub);
+        sim_guest_port_add_pty(s->guest, port, m);
         json_object_object_add(c, "file", json_object_new_string(path));
     } else if (g_strcmp0(mode, "Tty") == 0) {
         sim_guest_port_add_fds(s->guest, port, *stdin_used ? -1 : 0, 1, -1, FALSE);
@@ -359,6 +362,14 @@ ch_vm_guest_event(SimGuestEvent ev, gpointer user_data)
 
     if (ev == SIM_GUEST_REBOOT) {
         ch_vm_reboot(s);
+        return;
+    }
+    if (ev == SIM_GUEST_CRASH) {
+        /* as real CH v53: the VMM goes, with exit status 0, even with --no-shutdown */
+        ch_sim_log(s, "ERROR", "VCPU generated error: VcpuRun(Failed to run vcpu\n\nCaused by:\n"
+                   "    Unexpected exit reason on vcpu run: InternalError)");
+        ch_vm_shutdown(s);
+        ch_sim_quit(s, 0);
         return;
     }
     ch_sim_log(s, "INFO", "guest powered off");

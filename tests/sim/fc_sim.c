@@ -315,7 +315,7 @@ main(int argc, char **argv)
     s.guest = sim_guest_new(fc_vm_guest_event, &s);
     if ((v = g_hash_table_lookup(args, "http-api-max-payload-size")))
         s.max_payload = (gsize)g_ascii_strtoull(v, NULL, 10);
-    if ((v = g_hash_table_lookup(args, "log-path")) && (s.log_fd = sim_log_open(v)) < 0) {
+    if ((v = g_hash_table_lookup(args, "log-path")) && (s.log_fd = sim_log_open_overwrite(v)) < 0) {
         fprintf(stderr, "Logger error: Failed to open target file: %s\n", g_strerror(errno));
         return 1;
     }

@@ -647,7 +647,7 @@ fc_res_logger(FcSim *s, json_object *body, char **ret_msg)
     if (!ok)
         return fc_res_fail(ret_msg, "Logger error: Invalid level: %s", level);
     if (path) {
-        int fd = sim_log_open(path);
+        int fd = sim_log_open_overwrite(path);
         if (fd < 0)
             return fc_res_fail(ret_msg, "Logger error: Failed to open target file: %s (os error %d)",
                                g_strerror(errno), errno);

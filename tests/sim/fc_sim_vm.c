@@ -107,6 +107,13 @@ fc_vm_guest_event(SimGuestEvent ev, gpointer user_data)
         fc_sim_quit(s, 0);
         return;
     }
+    if (ev == SIM_GUEST_CRASH) {
+        /* as real FC v1.16.1: a vCPU's internal error ends the process with exit code 0 too */
+        fc_sim_log(s, "Error", "[fc_vcpu 0] Received KVM_EXIT_INTERNAL_ERROR signal");
+        fc_sim_log(s, "Info", "Vmm is stopping.");
+        fc_sim_quit(s, 0);
+        return;
+    }
     /* x86_64 has no ACPI power-off: the guest halts, the process and its state stay. */
     fc_sim_log(s, "Info", "Guest halted; the microVM process keeps running");
 }

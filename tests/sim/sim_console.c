@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,10 @@ typedef struct {
     GString *backlog;   /* output while no socket client is connected */
     GString *outq;      /* output the console could not take yet; input waits meanwhile */
     gboolean last_cr;
+    /* a PTY of the VMM's own (CH's pty mode): while nobody holds its subordinate end it
+     * reads as a hang-up; output waits, and the PTY is looked at again once a second */
+    gboolean hup_poll, hup;
+    guint hup_timer;
 } SimPort;
 
 struct SimGuest {
@@ -93,6 +98,8 @@ static gboolean sim_port_readable(gint fd, GIOCondition cond, gpointer data);
 static void
 sim_port_input_resume(SimPort *p)
 {
+    if (p->hup)
+        return;
     if (!p->in_watch && p->in_fd >= 0)
         p->in_watch = g_unix_fd_add(p->in_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sim_port_readable, p);
 }
@@ -150,7 +157,7 @@ sim_port_write_out(SimPort *p, const char *s, gsize len)
     if (p->outq->len + len > SIM_PORT_OUTQ_MAX)
         return;
     g_string_append_len(p->outq, s, (gssize)len);
-    if (p->out_watch || sim_port_flush(p))
+    if (p->hup || p->out_watch || sim_port_flush(p))
         return;
     p->out_watch = g_unix_fd_add(p->out_fd, G_IO_OUT | G_IO_ERR, sim_port_writable, p);
     if (p->in_watch) {
@@ -222,8 +229,13 @@ sim_guest_go_down(SimGuest *g, SimGuestEvent ev)
     GuestEventCall *c = g_new0(GuestEventCall, 1);
 
     sim_guest_print(g, "\r\n");
-    sim_guest_printk(g, "systemd-shutdown[1]: Syncing filesystems and block devices.");
-    sim_guest_printk(g, ev == SIM_GUEST_REBOOT ? "reboot: Restarting system" : "reboot: Power down");
+    if (ev == SIM_GUEST_CRASH) {
+        sim_guest_printk(g, "traps: cocoon-crash: general protection fault");
+    } else {
+        sim_guest_printk(g, "systemd-shutdown[1]: Syncing filesystems and block devices.");
+        sim_guest_printk(g, ev == SIM_GUEST_REBOOT ? "reboot: Restarting system"
+                                                   : "reboot: Power down");
+    }
     g->state = ev == SIM_GUEST_REBOOT ? GUEST_OFF : GUEST_HALTED;
     g->logged_in = FALSE;
     c->g = g;
@@ -255,6 +267,10 @@ sim_guest_command(SimGuest *g, SimPort *p, const char *raw)
     }
     if (g_str_equal(cmd, "reboot") || g_str_equal(cmd, "shutdown -r now")) {
         sim_guest_go_down(g, SIM_GUEST_REBOOT);
+        return;
+    }
+    if (g_str_equal(cmd, "crash")) {
+        sim_guest_go_down(g, SIM_GUEST_CRASH);
         return;
     }
     if (!g->logged_in) {
@@ -316,6 +332,36 @@ sim_guest_input(SimGuest *g, SimPort *p, const char *buf, gsize len)
     }
 }
 
+/* Once a second, as CH's serial manager: is someone holding the PTY's subordinate end now? */
+static gboolean
+sim_port_hup_check(gpointer data)
+{
+    SimPort *p = data;
+    struct pollfd pfd = {.fd = p->in_fd, .events = POLLIN};
+
+    if (poll(&pfd, 1, 0) >= 0 && (pfd.revents & POLLHUP))
+        return G_SOURCE_CONTINUE;
+    p->hup_timer = 0;
+    p->hup = FALSE;
+    if (p->outq->len > 0 && !p->out_watch) {
+        GString *held = p->outq;
+        p->outq = g_string_new(NULL);
+        sim_port_write_out(p, held->str, held->len);
+        g_string_free(held, TRUE);
+    }
+    if (!p->out_watch)
+        sim_port_input_resume(p);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+sim_port_hung_up(SimPort *p)
+{
+    p->hup = TRUE;
+    if (!p->hup_timer)
+        p->hup_timer = g_timeout_add(1000, sim_port_hup_check, p);
+}
+
 static gboolean
 sim_port_readable(gint fd, GIOCondition cond, gpointer data)
 {
@@ -327,6 +373,10 @@ sim_port_readable(gint fd, GIOCondition cond, gpointer data)
         return G_SOURCE_CONTINUE;
     if (n <= 0) {
         p->in_watch = 0;
+        if (p->hup_poll) { /* the last holder of the subordinate end closed it */
+            sim_port_hung_up(p);
+            return G_SOURCE_REMOVE;
+        }
         if (p->listen_fd >= 0) {  /* socket client went away */
             sim_port_output_reset(p);
             close(p->in_fd);
@@ -386,6 +436,8 @@ sim_port_free(gpointer data)
         g_source_remove(p->in_watch);
     if (p->listen_watch)
         g_source_remove(p->listen_watch);
+    if (p->hup_timer)
+        g_source_remove(p->hup_timer);
     sim_port_output_reset(p);
     if (p->owned || p->listen_fd >= 0) {
         if (p->in_fd >= 0)
@@ -417,6 +469,17 @@ sim_guest_port_add_fds(SimGuest *g, const char *name, int in_fd, int out_fd, int
     p->owned = owned;
     if (in_fd >= 0)
         p->in_watch = g_unix_fd_add(in_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, sim_port_readable, p);
+}
+
+void
+sim_guest_port_add_pty(SimGuest *g, const char *name, int master)
+{
+    SimPort *p = sim_port_new(g, name);
+
+    p->in_fd = p->out_fd = master;
+    p->owned = TRUE;
+    p->hup_poll = TRUE;
+    sim_port_hung_up(p);
 }
 
 void

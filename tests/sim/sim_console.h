@@ -6,6 +6,7 @@
 typedef enum {
     SIM_GUEST_POWEROFF,
     SIM_GUEST_REBOOT,
+    SIM_GUEST_CRASH, /* a vCPU stops on an error the hypervisor cannot handle */
 } SimGuestEvent;
 
 /* Called (from the main loop) after the guest printed its final message. */
@@ -28,6 +29,13 @@ void sim_guest_free(SimGuest *g);
  */
 void sim_guest_port_add_fds(SimGuest *g, const char *name, int in_fd, int out_fd, int extra_fd,
                             gboolean owned);
+
+/**
+ * sim_guest_port_add_pty: a port on the master side of a PTY the VMM made (CH's pty mode,
+ * owned), as CH serves it: while nobody holds the subordinate end, output is held back and the
+ * PTY is looked at again once a second; the output then goes out, and input is read.
+ */
+void sim_guest_port_add_pty(SimGuest *g, const char *name, int master);
 
 /** sim_guest_port_add_listener: a port served to one client at a time of the listening socket
  * @listen_fd (owned); output is buffered while no client is connected. */

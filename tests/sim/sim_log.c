@@ -58,6 +58,12 @@ sim_log_open(const char *path)
     return open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0644);
 }
 
+int
+sim_log_open_overwrite(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+}
+
 void
 sim_log_line(int fd, const char *fmt, ...)
 {

@@ -18,5 +18,12 @@ void sim_log_request(const char *method, const char *path, const char *body, int
  */
 int sim_log_open(const char *path);
 
+/**
+ * sim_log_open_overwrite:
+ * As sim_log_open, but without appending: writes begin at the start of the file, over what an
+ * earlier process left there, as Firecracker's --log-path and PUT /logger do.
+ */
+int sim_log_open_overwrite(const char *path);
+
 /** sim_log_line: writes one formatted line (a newline is added) to @fd; ignores fd < 0. */
 void sim_log_line(int fd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

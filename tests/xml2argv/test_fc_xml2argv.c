@@ -32,6 +32,9 @@ static const TestCase cases[] = {
     {"disks-unordered", EXPECT_JSON},
     {"net-ethernet", EXPECT_JSON},
     {"net-bridge", EXPECT_JSON},
+    {"net-bridge-ip", EXPECT_JSON},
+    {"net-ethernet-peer", EXPECT_JSON},
+    {"cmdline-ip-kept", EXPECT_JSON},
     {"balloon", EXPECT_JSON},
     {"rng", EXPECT_JSON},
     {"vsock", EXPECT_JSON},
@@ -69,7 +72,7 @@ static const TestCase cases[] = {
     {"err-on-crash-coredump", EXPECT_ERR},
     {"err-rng-egd", EXPECT_ERR},
     {"err-two-rngs", EXPECT_ERR},
-    {"err-bridge-ip", EXPECT_ERR},
+    {"err-bridge-route", EXPECT_ERR},
     {"err-emulator-ch", EXPECT_ERR},
     {"err-parse", EXPECT_ERR},
 };

@@ -1,5 +1,6 @@
 /*
- * cocoon-vmm-waiter EXIT_FILE PID
+ * cocoon-vmm-waiter EXIT_FILE PID [--notes FILE] [--stop-request FILE]
+ *                   [--ch-events FIFO --on-reboot restart|destroy]
  *
  * The parent of a VMM, for as long as it runs, so that the driver can tell afterwards how the
  * VMM ended (exit code or signal): a pidfd or /proc cannot say that of a process that is not
@@ -9,16 +10,47 @@
  * children. It waits for PID and writes the wait status in decimal to EXIT_FILE (atomically:
  * EXIT_FILE.tmp, then rename).
  *
+ * Outliving the command that started the VM, it is also what acts on the VMM while no Cocoon
+ * process may be running:
+ *  * SIGUSR1: a shutdown was asked of the guest. It reads "SHUTDOWN_MS TERM_MS" from the
+ *    --stop-request file and, when the VMM is still there SHUTDOWN_MS later, notes
+ *    "shutdown-timeout", sends SIGTERM, and SIGKILL TERM_MS after that.
+ *  * --ch-events: Cloud Hypervisor's --event-monitor, a FIFO this program reads. A guest reset
+ *    ("rebooting") is noted as "reboot"; with --on-reboot destroy it is noted as
+ *    "reboot-destroy" instead and the VMM is stopped (SIGTERM, SIGKILL later), as CH itself
+ *    only ever resets in place.
+ * Each note is one line appended to the --notes file before the act it explains, so the
+ * driver reads why the VMM went (and how many times the guest reset) once it is gone.
+ *
  * Small and libc-only on purpose: it is exec'ed at every start of a VM.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long a VMM stopped for its guest's reset gets to go on SIGTERM before SIGKILL. */
+#define REBOOT_TERM_MS 2000
+/* What of the event stream is kept between reads, for a word split across two. */
+#define EVENT_TAIL 64
+
+typedef struct {
+    const char *exit_path;
+    const char *notes;
+    const char *stop_request;
+    const char *ch_events;
+    int reboot_destroy;
+    pid_t pid;
+    long long term_at, kill_at; /* monotonic ms; 0: not armed */
+    unsigned int kill_grace_ms;
+} Waiter;
 
 static void
 write_all(int fd, const char *buf, size_t len)
@@ -34,22 +66,153 @@ write_all(int fd, const char *buf, size_t len)
     }
 }
 
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+note(const Waiter *w, const char *word)
+{
+    if (!w->notes)
+        return;
+    int fd = open(w->notes, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    char line[64];
+    int len = snprintf(line, sizeof(line), "%s\n", word);
+    write_all(fd, line, (size_t)len);
+    close(fd);
+}
+
+/* Stop the VMM: SIGTERM now, SIGKILL grace_ms later (unless an earlier kill is armed). */
+static void
+stop_vmm(Waiter *w, unsigned int grace_ms)
+{
+    kill(w->pid, SIGTERM);
+    long long at = now_ms() + grace_ms;
+    if (!w->kill_at || at < w->kill_at)
+        w->kill_at = at;
+    w->term_at = 0;
+}
+
+/* SIGUSR1: arm the escalation of a shutdown the driver asked of the guest. */
+static void
+arm_shutdown(Waiter *w)
+{
+    char buf[64] = "";
+    unsigned long shutdown_ms = 0, term_ms = 0;
+    int fd = w->stop_request ? open(w->stop_request, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0 || sscanf(buf, "%lu %lu", &shutdown_ms, &term_ms) != 2)
+        return;
+    long long at = now_ms() + (long long)shutdown_ms;
+    if (!w->term_at || at < w->term_at)
+        w->term_at = at;
+    w->kill_grace_ms = (unsigned int)term_ms;
+}
+
+/* New bytes of CH's event stream; tail keeps the end of the previous ones. */
+static void
+read_events(Waiter *w, int *fd, char *tail, size_t *tail_len)
+{
+    char buf[4096 + EVENT_TAIL];
+    memcpy(buf, tail, *tail_len);
+    ssize_t n = read(*fd, buf + *tail_len, sizeof(buf) - *tail_len - 1);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        /* the VMM closed it: it is on its way out */
+        close(*fd);
+        *fd = -1;
+        return;
+    }
+    size_t len = *tail_len + (size_t)n;
+    buf[len] = '\0';
+    /* each event is a JSON object with "event": "<name>"; the name is what matters */
+    const char *p = buf;
+    while ((p = strstr(p, "\"rebooting\""))) {
+        if (w->reboot_destroy) {
+            note(w, "reboot-destroy");
+            stop_vmm(w, REBOOT_TERM_MS);
+        } else {
+            note(w, "reboot");
+        }
+        p += strlen("\"rebooting\"");
+    }
+    size_t keep = len < EVENT_TAIL ? len : EVENT_TAIL;
+    /* never keep a whole match: it would be counted twice */
+    const char *start = buf + len - keep;
+    const char *q = strstr(start, "\"rebooting\"");
+    if (q)
+        start = q + strlen("\"rebooting\"");
+    *tail_len = (size_t)(buf + len - start);
+    memmove(tail, start, *tail_len);
+}
+
+static int
+parse_args(int argc, char **argv, Waiter *w)
+{
+    char *end = NULL;
+    long pid = argc >= 3 ? strtol(argv[2], &end, 10) : 0;
+    if (argc < 3 || !end || *end || pid <= 0)
+        return -1;
+    w->exit_path = argv[1];
+    w->pid = (pid_t)pid;
+    for (int i = 3; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return -1;
+        const char *v = argv[i + 1];
+        if (strcmp(argv[i], "--notes") == 0)
+            w->notes = v;
+        else if (strcmp(argv[i], "--stop-request") == 0)
+            w->stop_request = v;
+        else if (strcmp(argv[i], "--ch-events") == 0)
+            w->ch_events = v;
+        else if (strcmp(argv[i], "--on-reboot") == 0 &&
+                 (strcmp(v, "destroy") == 0 || strcmp(v, "restart") == 0))
+            w->reboot_destroy = strcmp(v, "destroy") == 0;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+static void
+write_exit(const Waiter *w, int status)
+{
+    char *exit_tmp = malloc(strlen(w->exit_path) + sizeof(".tmp"));
+    if (!exit_tmp)
+        return;
+    strcpy(exit_tmp, w->exit_path);
+    strcat(exit_tmp, ".tmp");
+    char buf[16];
+    int len = snprintf(buf, sizeof(buf), "%d\n", status);
+    int fd = open(exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        write_all(fd, buf, (size_t)len);
+        close(fd);
+        rename(exit_tmp, w->exit_path);
+    }
+    free(exit_tmp);
+}
+
 int
 main(int argc, char **argv)
 {
-    char *end = NULL;
-    long pid = argc == 3 ? strtol(argv[2], &end, 10) : 0;
-
-    if (argc != 3 || !end || *end || pid <= 0) {
-        fprintf(stderr, "usage: cocoon-vmm-waiter EXIT_FILE PID (PID: a child of this process)\n");
+    Waiter w = {0};
+    if (parse_args(argc, argv, &w) < 0) {
+        fprintf(stderr, "usage: cocoon-vmm-waiter EXIT_FILE PID [--notes FILE] "
+                        "[--stop-request FILE] [--ch-events FIFO --on-reboot restart|destroy] "
+                        "(PID: a child of this process)\n");
         return 2;
     }
-    const char *exit_path = argv[1];
-    char *exit_tmp = malloc(strlen(exit_path) + sizeof(".tmp"));
-    if (!exit_tmp)
-        return 1;
-    strcpy(exit_tmp, exit_path);
-    strcat(exit_tmp, ".tmp");
 
     struct sigaction ign = {.sa_handler = SIG_IGN};
     int quiet[] = {SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU};
@@ -58,22 +221,55 @@ main(int argc, char **argv)
     if (chdir("/") < 0) {
         /* nothing depends on it */
     }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    /* O_NONBLOCK: the open does not wait for CH to open its end */
+    int efd = w.ch_events ? open(w.ch_events, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+    char tail[EVENT_TAIL];
+    size_t tail_len = 0;
 
     int status = 0;
-    while (waitpid((pid_t)pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            fprintf(stderr, "cocoon-vmm-waiter: cannot wait for %ld: %s\n", pid, strerror(errno));
+    for (;;) {
+        pid_t got = waitpid(w.pid, &status, sfd >= 0 ? WNOHANG : 0);
+        if (got == w.pid)
+            break;
+        if (got < 0 && errno != EINTR) {
+            fprintf(stderr, "cocoon-vmm-waiter: cannot wait for %ld: %s\n", (long)w.pid,
+                    strerror(errno));
             return 1;
         }
+        if (got < 0)
+            continue;
+        long long now = now_ms();
+        if (w.term_at && now >= w.term_at) {
+            note(&w, "shutdown-timeout");
+            stop_vmm(&w, w.kill_grace_ms);
+        }
+        if (w.kill_at && now >= w.kill_at) {
+            kill(w.pid, SIGKILL);
+            w.kill_at = 0;
+        }
+        long long next = w.term_at ? w.term_at : 0;
+        if (w.kill_at && (!next || w.kill_at < next))
+            next = w.kill_at;
+        int timeout = next ? (int)(next > now ? next - now : 0) : -1;
+        struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
+        if (poll(fds, efd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+            continue;
+        if (fds[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                if (si.ssi_signo == SIGUSR1)
+                    arm_shutdown(&w);
+            }
+        }
+        if (efd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+            read_events(&w, &efd, tail, &tail_len);
     }
-    char buf[16];
-    int len = snprintf(buf, sizeof(buf), "%d\n", status);
-    int fd = open(exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        write_all(fd, buf, (size_t)len);
-        close(fd);
-        rename(exit_tmp, exit_path);
-    }
-    free(exit_tmp);
+    write_exit(&w, status);
     return 0;
 }

@@ -96,4 +96,5 @@ const CocoonBackend ch_backend = {
     .shutdown = ch_process_shutdown,
     .reboot = ch_process_reboot,
     .snapshot_save = ch_snapshot_save,
+    .exit_crashed = ch_process_exit_crashed,
 };

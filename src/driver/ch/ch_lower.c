@@ -113,6 +113,7 @@ argv_add_chr(GPtrArray *argv, const char *flag, const ChChrPlan *chr, CvError **
     case CH_CHR_PTY: opt_add(&opt, NULL, "pty"); break;
     case CH_CHR_FILE: opt_add(&opt, "file", chr->path); break;
     case CH_CHR_SOCKET: opt_add(&opt, "socket", chr->path); break;
+    case CH_CHR_TTY: opt_add(&opt, NULL, "tty"); break;
     }
     return opt_flush(argv, flag, &opt, err);
 }
@@ -272,7 +273,7 @@ vmconfig_chr(const ChChrPlan *chr)
 {
     static const char *const modes[] = {
         [CH_CHR_OFF] = "Off", [CH_CHR_PTY] = "Pty", [CH_CHR_FILE] = "File",
-        [CH_CHR_SOCKET] = "Socket",
+        [CH_CHR_SOCKET] = "Socket", [CH_CHR_TTY] = "Tty",
     };
     json_object *obj = json_object_new_object();
     obj_add_str(obj, "mode", modes[chr->mode]);

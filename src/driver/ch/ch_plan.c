@@ -4,7 +4,6 @@
  */
 #include "ch_plan.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "ch_lower.h"
@@ -56,7 +55,7 @@ cmdline_has_console(const char *cmdline)
 /* The user's command line, plus console= for the device `virsh console` shows (the first
  * <console>, else the <serial>) unless the user already chose one. */
 static char *
-ch_plan_cmdline(const DomainDef *def)
+ch_plan_cmdline_console(const DomainDef *def)
 {
     const char *user = def->os.cmdline;
     if (!def->os.kernel)
@@ -77,6 +76,19 @@ ch_plan_cmdline(const DomainDef *def)
     return g_strdup_printf("%s console=%s", user, tty);
 }
 
+/* … and the guest's address as ip=, from its <interface> (backend_common_kernel_ip). */
+static char *
+ch_plan_cmdline(const DomainDef *def)
+{
+    g_autofree char *cmdline = ch_plan_cmdline_console(def);
+    g_autofree char *ip = backend_common_kernel_ip(def);
+    if (!ip)
+        return g_steal_pointer(&cmdline);
+    if (!cmdline || !*cmdline)
+        return g_steal_pointer(&ip);
+    return g_strdup_printf("%s %s", cmdline, ip);
+}
+
 static ChChrPlan
 ch_plan_chr(const DomainChrDef *chr)
 {
@@ -93,6 +105,21 @@ ch_plan_chr(const DomainChrDef *chr)
     return plan;
 }
 
+/* The PTY device `virsh console` attaches to (the virtio-console when the first <console> is
+ * one, else the serial port; the other one when the preferred one is no PTY) goes on the
+ * VMM's stdin/stdout instead. */
+static void
+ch_plan_console_stdio(const DomainDef *def, ChPlan *plan)
+{
+    bool virtio = def->nconsoles > 0 && def->consoles[0]->target_type == DOMAIN_CHR_TARGET_VIRTIO;
+    ChChrPlan *first = virtio ? &plan->console : &plan->serial;
+    ChChrPlan *second = virtio ? &plan->serial : &plan->console;
+    if (first->mode == CH_CHR_PTY)
+        first->mode = CH_CHR_TTY;
+    else if (second->mode == CH_CHR_PTY)
+        second->mode = CH_CHR_TTY;
+}
+
 static const char *
 ch_plan_image_type(const char *format)
 {
@@ -103,52 +130,18 @@ ch_plan_image_type(const char *format)
     return format; /* qcow2, vhd, vhdx: ch_validate allowed nothing else */
 }
 
-/* The prefix libvirt assumes for an address given without one: classful for IPv4, /64 for
- * IPv6. 0 when there is none (class D/E). */
-static unsigned int
-default_prefix(const DomainNetIPDef *ip, const unsigned char *addr)
-{
-    if (ip->is_ipv6)
-        return 64;
-    if (addr[0] < 128)
-        return 8;
-    if (addr[0] < 192)
-        return 16;
-    if (addr[0] < 224)
-        return 24;
-    return 0;
-}
-
+/* The host end of a TAP: CH's ip/mask net options (CH sets them on the TAP, as the driver does). */
 static int
 ch_plan_net_ip(const DomainNetIPDef *ip, ChNetPlan *net, CvError **err)
 {
-    unsigned char addr[16] = { 0 };
-    unsigned char mask[16] = { 0 };
-    int family = ip->is_ipv6 ? AF_INET6 : AF_INET;
-    unsigned int bits = ip->is_ipv6 ? 128 : 32;
-
-    if (inet_pton(family, ip->address, addr) != 1) {
-        cv_error_set(err, VIR_FROM_DOMAIN, VIR_ERR_CONFIG_UNSUPPORTED,
-                     "<interface> <ip> address '%s' is not valid", ip->address);
-        return -1;
-    }
-    unsigned int prefix = ip->prefix ? ip->prefix : default_prefix(ip, addr);
-    if (prefix == 0 || prefix > bits) {
+    unsigned int prefix = backend_common_ip_prefix(ip);
+    if (prefix == 0) {
         cv_error_set(err, VIR_FROM_DOMAIN, VIR_ERR_CONFIG_UNSUPPORTED,
                      "<interface> <ip> address '%s' needs a prefix", ip->address);
         return -1;
     }
-    for (unsigned int i = 0; i < prefix; i++)
-        mask[i / 8] |= (unsigned char)(0x80u >> (i % 8));
-
-    char text[INET6_ADDRSTRLEN];
-    if (!inet_ntop(family, mask, text, sizeof(text))) {
-        cv_error_set(err, VIR_FROM_DOMAIN, VIR_ERR_INTERNAL_ERROR,
-                     "cannot format the netmask of '%s'", ip->address);
-        return -1;
-    }
     net->ip = g_strdup(ip->address);
-    net->mask = g_strdup(text);
+    net->mask = backend_common_netmask(ip->is_ipv6, prefix);
     return 0;
 }
 
@@ -165,7 +158,8 @@ ch_plan_nets(const DomainDef *def, const BackendLowerCtx *ctx, ChPlan *plan, CvE
         net->mtu = src->mtu;
         net->num_queues = src->queues * 2;
         net->id = g_strdup_printf("net%zu", i);
-        if (src->nips == 1 && ch_plan_net_ip(&src->ips[0], net, err) < 0)
+        if (src->type == DOMAIN_NET_TYPE_ETHERNET && src->nips == 1 &&
+            ch_plan_net_ip(&src->ips[0], net, err) < 0)
             return -1;
     }
     return 0;
@@ -218,6 +212,8 @@ ch_plan_new(const DomainDef *def, const BackendLowerCtx *ctx, CvError **err)
 
     plan->serial = ch_plan_chr(ch_validate_serial_device(def));
     plan->console = ch_plan_chr(ch_validate_virtio_console(def));
+    if (ctx->console_stdio)
+        ch_plan_console_stdio(def, plan);
 
     if (def->memballoon && !def->memballoon->none) {
         plan->balloon = true;

@@ -16,6 +16,7 @@ typedef enum {
     CH_CHR_PTY,
     CH_CHR_FILE,
     CH_CHR_SOCKET,
+    CH_CHR_TTY, /* the VMM's stdin/stdout */
 } ChChrMode;
 
 typedef struct {

@@ -1,13 +1,16 @@
 #include "ch_process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ch_api.h"
 #include "ch_clone.h"
 #include "ch_lower.h"
 #include "ch_snapshot.h"
+#include "driver/backend_common.h"
 #include "util/cv_process.h"
 
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
@@ -18,9 +21,15 @@
 #define CH_POLL_MIN_US 500
 #define CH_POLL_MAX_US 50000
 
-/* Undo a launch that failed: no process, no socket (nor the lock file CH keeps next to it). */
+/* CH's event monitor: a FIFO in the live directory that the VMM's waiter reads. */
+#define CH_EVENTS_FILE "ch-events"
+/* What CH logs when a vCPU fails: the VMM then exits 0, as after a guest power-off. */
+#define CH_VCPU_ERROR "VCPU generated error"
+
+/* Undo a launch that failed: no process, no socket (nor the lock file CH keeps next to it),
+ * no event FIFO. */
 static void
-ch_process_abort(pid_t pid, unsigned long long start_time, const char *sock)
+ch_process_abort(pid_t pid, unsigned long long start_time, const char *sock, const char *events)
 {
     g_autofree char *lock = g_strconcat(sock, ".lock", NULL);
 
@@ -28,6 +37,8 @@ ch_process_abort(pid_t pid, unsigned long long start_time, const char *sock)
         cv_process_stop(pid, start_time, CH_STOP_TERM_MS, CH_STOP_KILL_MS, NULL);
     unlink(sock);
     unlink(lock);
+    if (events)
+        unlink(events);
 }
 
 /* A failure while starting: when the VMM is gone, its last log lines say more than the
@@ -143,9 +154,10 @@ ch_process_console_path(const DomainDef *def, json_object *info)
     return g_strdup(first ? first : second);
 }
 
-/* The lowered command line with the binary to run and the log file. */
+/* The lowered command line with the binary to run, the log file and the event monitor. */
 static GStrv
-ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, CvError **err)
+ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, const char *events,
+                CvError **err)
 {
     /* a restore needs a VMM that holds no VM: nothing but its API socket */
     if (ctx->restore) {
@@ -164,16 +176,53 @@ ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, CvError **err
     for (size_t i = 1; lowered[i]; i++)
         g_strv_builder_add(builder, lowered[i]);
     g_strv_builder_add_many(builder, "--log-file", ctx->log_path, NULL);
+    /* CH waits for a reader to open the FIFO: the waiter, when there is one */
+    if (events) {
+        g_autofree char *monitor = g_strconcat("path=", events, NULL);
+        g_strv_builder_add_many(builder, "--event-monitor", monitor, NULL);
+    }
     return g_strv_builder_end(builder);
+}
+
+/*
+ * The driver's waiter options, and CH's event FIFO for the waiter to read: CH resets a guest
+ * that reboots inside its process and says so only there, so the waiter applies on_reboot
+ * (destroy: stop the VMM) and notes every reset.
+ */
+static GStrv
+ch_process_waiter_opts(const DomainDef *def, const BackendLaunchCtx *ctx, const char *events)
+{
+    g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+    for (size_t i = 0; ctx->waiter_opts && ctx->waiter_opts[i]; i++)
+        g_strv_builder_add(builder, ctx->waiter_opts[i]);
+    bool destroy = def->on_reboot == DOMAIN_LIFECYCLE_ACTION_DESTROY;
+    if (events)
+        g_strv_builder_add_many(builder, "--ch-events", events, "--on-reboot",
+                                destroy ? "destroy" : "restart", NULL);
+    return g_strv_builder_end(builder);
+}
+
+/* A fresh FIFO at path. */
+static int
+ch_process_make_fifo(const char *path, CvError **err)
+{
+    if ((unlink(path) < 0 && errno != ENOENT) || mkfifo(path, 0600) < 0) {
+        cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot create the event FIFO '%s'", path);
+        return -1;
+    }
+    return 0;
 }
 
 int
 ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused, BackendVm *ret_vm,
                   CvError **err)
 {
-    g_auto(GStrv) argv = ch_process_argv(def, ctx, err);
+    g_autofree char *events =
+        ctx->exit_path ? g_build_filename(ctx->lower.run_dir, CH_EVENTS_FILE, NULL) : NULL;
+    g_auto(GStrv) argv = ch_process_argv(def, ctx, events, err);
     if (!argv)
         return -1;
+    g_auto(GStrv) waiter_opts = ch_process_waiter_opts(def, ctx, events);
 
     g_autofree char *sock = ch_api_socket_path(ctx->lower.run_dir);
     json_object *info = NULL;
@@ -185,14 +234,23 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
         cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot remove stale socket '%s'", sock);
         return -1;
     }
+    if (events && ch_process_make_fifo(events, err) < 0)
+        return -1;
     int log_fd = cv_process_open_log(ctx->log_path, err);
-    if (log_fd < 0)
+    if (log_fd < 0) {
+        if (events)
+            unlink(events);
         return -1;
-    int rc = cv_process_spawn_waited((const char *const *)argv, -1, -1, log_fd, ctx->exit_path,
-                                     &pid, &ret_vm->waiter_pid, err);
+    }
+    int rc = cv_process_spawn_kept((const char *const *)argv, ctx->console_fd, ctx->console_fd,
+                                   log_fd, ctx->exit_path, (const char *const *)waiter_opts, &pid,
+                                   &ret_vm->waiter_pid, err);
     close(log_fd);
-    if (rc < 0)
+    if (rc < 0) {
+        if (events)
+            unlink(events);
         return -1;
+    }
     /* Fails only if it is already gone; the socket wait then reports that. */
     cv_process_start_time(pid, &start_time, NULL);
 
@@ -203,14 +261,15 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
               : ch_snapshot_restore(sock, ctx->restore, paused, err)) < 0) ||
         ch_process_wait_booted(sock, pid, start_time, timeout_ms, &info, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
-        ch_process_abort(pid, start_time, sock);
+        ch_process_abort(pid, start_time, sock, events);
         return -1;
     }
-    g_autofree char *console = ch_process_console_path(def, info);
+    /* on the driver's PTY (stdin/stdout) the console has no path of CH's */
+    g_autofree char *console = ctx->console_fd >= 0 ? NULL : ch_process_console_path(def, info);
     json_object_put(info);
     if (paused && !ctx->restore && ch_api_vm_pause(sock, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
-        ch_process_abort(pid, start_time, sock);
+        ch_process_abort(pid, start_time, sock, events);
         return -1;
     }
 
@@ -277,4 +336,11 @@ int
 ch_process_reboot(const BackendVm *vm, CvError **err)
 {
     return ch_api_vm_reboot(vm->api_socket, err);
+}
+
+bool
+ch_process_exit_crashed(const char *log_path, int status)
+{
+    (void)status;
+    return backend_common_log_has(log_path, CH_VCPU_ERROR);
 }

@@ -180,19 +180,17 @@ ch_validate_net(const DomainDef *def, const DomainNetDef *net, CvError **err)
         return ch_refuse(err, "<interface> driver queues '%u' is more than the %u boot vCPUs: "
                          "%s allows at most one queue pair per boot vCPU", net->queues,
                          def->vcpus_current, BACKEND);
+    /* On a bridge <ip>/<route> are the guest's (the kernel's ip=); on type='ethernet' <ip> is
+     * the host end of the TAP (CH's ip/mask) and its peer the guest's end (ip= again). */
+    if (net->type == DOMAIN_NET_TYPE_BRIDGE)
+        return backend_common_validate_guest_ip(def, net, "cloud-hypervisor", err);
     if (net->nroutes > 0)
         return ch_refuse(err, "<interface> <route> is not supported by %s", BACKEND);
-    if (net->nips > 0 && net->type != DOMAIN_NET_TYPE_ETHERNET)
-        return ch_refuse(err, "<interface type='bridge'> <ip> is not supported by %s: the "
-                         "TAP belongs to the bridge", BACKEND);
     if (net->nips > 1)
         return ch_refuse(err, "<interface> with more than one <ip> is not supported by %s",
                          BACKEND);
     if (net->nips == 1) {
         const DomainNetIPDef *ip = &net->ips[0];
-        if (ip->peer)
-            return ch_refuse(err, "<interface> <ip> peer '%s' is not supported by %s", ip->peer,
-                             BACKEND);
         if (ip->prefix > (ip->is_ipv6 ? 128u : 32u))
             return ch_refuse(err, "<interface> <ip> prefix '%u' is not valid", ip->prefix);
     }

@@ -50,4 +50,5 @@ const CocoonBackend fc_backend = {
     .shutdown = fc_process_shutdown,
     .reboot = NULL, /* FC exits on guest reset: the driver restarts the process */
     .snapshot_save = fc_snapshot_save,
+    .exit_crashed = fc_process_exit_crashed,
 };

@@ -12,7 +12,8 @@
  * because FC rejects unknown fields (tests/xml2argv/check_schemas.py holds us to that).
  *
  * Not mapped here on purpose (host-side, done by the driver): interface <ip>/<route> on
- * type='ethernet' (addresses of the host end of the TAP, set when the driver creates it),
+ * type='ethernet' (addresses of the host end of the TAP, set when the driver creates it; the
+ * guest's end, <ip peer>, and a bridge's <ip> are the guest's ip= in boot_args),
  * <source bridge> (the driver attaches the TAP), a pty <serial> (the driver hands FC a pty as
  * stdin/stdout), lifecycle actions (the driver reacts to the process exit).
  */
@@ -139,6 +140,12 @@ fc_lower_boot_args(const DomainDef *def, bool *ret_user_root)
         if (out->len > 0)
             g_string_append_c(out, ' ');
         g_string_append(out, needed[i].param);
+    }
+    g_autofree char *ip = backend_common_kernel_ip(def);
+    if (ip) {
+        if (out->len > 0)
+            g_string_append_c(out, ' ');
+        g_string_append(out, ip);
     }
     if (cmdline[split]) {
         g_autofree char *tail = g_strdup(cmdline + split);

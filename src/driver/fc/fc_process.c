@@ -7,11 +7,16 @@
 #include "fc_api.h"
 #include "fc_clone.h"
 #include "fc_lower.h"
+#include "driver/backend_common.h"
 #include "fc_paths.h"
 #include "fc_snapshot.h"
 #include "util/cv_process.h"
 
 #define FC_INSTANCE_ID_MAX 64
+
+/* What FC logs when a vCPU stops on an exit KVM could not handle: it then exits 0. */
+#define FC_VCPU_ERROR "Received KVM_EXIT_INTERNAL_ERROR"
+
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
 #define FC_STOP_TERM_MS 1000
 #define FC_STOP_KILL_MS 5000
@@ -108,9 +113,9 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
         close(log_fd);
         return -1;
     }
-    int rc = cv_process_spawn_waited(clone_argv ? (const char **)clone_argv : argv,
-                                     ctx->console_fd, ctx->console_fd, log_fd,
-                                     ctx->exit_path, &pid, &ret_vm->waiter_pid, err);
+    int rc = cv_process_spawn_kept(clone_argv ? (const char **)clone_argv : argv,
+                                   ctx->console_fd, ctx->console_fd, log_fd, ctx->exit_path,
+                                   ctx->waiter_opts, &pid, &ret_vm->waiter_pid, err);
     close(log_fd);
     if (rc < 0)
         return -1;
@@ -171,4 +176,11 @@ int
 fc_process_shutdown(const BackendVm *vm, CvError **err)
 {
     return fc_api_action(vm->api_socket, "SendCtrlAltDel", err);
+}
+
+bool
+fc_process_exit_crashed(const char *log_path, int status)
+{
+    (void)status;
+    return backend_common_log_has(log_path, FC_VCPU_ERROR);
 }

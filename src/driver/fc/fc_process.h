@@ -33,3 +33,10 @@ int fc_process_resume(const BackendVm *vm, CvError **err);
  * process exits when the guest honours it (reboot=k), which the caller waits for.
  */
 int fc_process_shutdown(const BackendVm *vm, CvError **err);
+
+/**
+ * fc_process_exit_crashed: whether Firecracker logged that a vCPU stopped on an error KVM could
+ * not handle ("Received KVM_EXIT_INTERNAL_ERROR") in log_path: FC v1.16
+ * then exits 0, as after a guest reset.
+ */
+bool fc_process_exit_crashed(const char *log_path, int status);

@@ -9,7 +9,8 @@
 /*
  * One check per thing Firecracker cannot do. The rule of the backend: every field of DomainDef is
  * either mapped by fc_lower.c or refused here (or is host-side bookkeeping that never reaches the
- * VMM: name, uuid, title, description, metadata, interface <ip>/<route>/managed), so nothing is
+ * VMM: name, uuid, title, description, metadata, interface <ip>/<route>/managed; the guest's
+ * address goes into boot_args as ip=), so nothing is
  * silently dropped. Keep this file and fc_lower.c in step.
  */
 
@@ -160,7 +161,6 @@ fc_validate_nets(const DomainDef *def, CvError **err)
 {
     for (size_t i = 0; i < def->nnets; i++) {
         const DomainNetDef *net = def->nets[i];
-        const char *type = net->type == DOMAIN_NET_TYPE_BRIDGE ? "bridge" : "ethernet";
         if (net->type != DOMAIN_NET_TYPE_ETHERNET && net->type != DOMAIN_NET_TYPE_BRIDGE)
             return fc_refuse(err, NULL, "<interface> type");
         if (net->model && strcmp(net->model, "virtio") != 0)
@@ -174,11 +174,10 @@ fc_validate_nets(const DomainDef *def, CvError **err)
             return fc_refuse(err, ": at most 15 characters", "<interface> target dev '%s'",
                              net->target_dev);
         /* <ip>/<route> on type='ethernet' describe the host side of the TAP, which the driver
-         * configures when it creates the TAP at start; FC itself does no IP setup. On a bridge
-         * the host side is the bridge, which Cocoon does not configure. */
-        if (net->type == DOMAIN_NET_TYPE_BRIDGE && (net->nips > 0 || net->nroutes > 0))
-            return fc_refuse(err, NULL, "<interface type='%s'> <%s>", type,
-                             net->nips > 0 ? "ip" : "route");
+         * configures when it creates the TAP at start, and an <ip peer> the guest's (ip=). On a
+         * bridge the host side is the bridge, so <ip> is the guest's: the kernel's ip=. */
+        if (backend_common_validate_guest_ip(def, net, FC_NAME, err) < 0)
+            return -1;
         if (net->type == DOMAIN_NET_TYPE_BRIDGE && (!net->bridge || !*net->bridge))
             return fc_refuse(err, NULL, "<interface type='bridge'> without <source bridge>");
         for (size_t j = i + 1; j < def->nnets; j++) {
