@@ -40,6 +40,8 @@ const char *backend_common_disk_path(const DomainDef *def, const BackendLowerCtx
  * cannot be read.
  */
 bool backend_common_log_has(const char *path, const char *needle);
+
+/**
  * backend_common_ip_prefix: the prefix of ip, or the one libvirt assumes when none is given
  * (classful for IPv4, /64 for IPv6); 0 when there is none (IPv4 class D/E).
  */
