@@ -183,6 +183,7 @@ local_domain_clone_from_snapshot(CocoonDomain *src, const char *snap, const char
     CocoonDomain *dom = NULL;
     g_autoptr(SnapshotMeta) m = NULL;
     g_autoptr(DomainStoreEntry) other = NULL;
+    g_autofree char *xml = NULL;
     const char *root = domain_store_root(c.priv->store);
 
     /* everything that can refuse comes before anything is made */
@@ -214,7 +215,7 @@ local_domain_clone_from_snapshot(CocoonDomain *src, const char *snap, const char
         goto out;
     }
 
-    g_autofree char *xml = domain_def_format(c.def, -1);
+    xml = domain_def_format(c.def, -1);
     if (!(dom = conn->driver->domainDefineXMLFlags(conn, xml, 0, err)))
         goto out;
     LocalJob job;
