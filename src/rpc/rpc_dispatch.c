@@ -41,6 +41,7 @@ tables_init(gpointer unused)
     table_fill(remote_table, rpc_stream_procedures, rpc_stream_procedures_len);
     table_fill(remote_table, rpc_event_procedures, rpc_event_procedures_len);
     table_fill(cocoon_table, rpc_cocoon_procedures, rpc_cocoon_procedures_len);
+    table_fill(cocoon_table, rpc_cocoon_ext_procedures, rpc_cocoon_ext_procedures_len);
     return NULL;
 }
 

@@ -58,6 +58,8 @@ extern const RpcProcedure rpc_event_procedures[];
 extern const size_t rpc_event_procedures_len;
 extern const RpcProcedure rpc_cocoon_procedures[];
 extern const size_t rpc_cocoon_procedures_len;
+extern const RpcProcedure rpc_cocoon_ext_procedures[]; /* rpc_dispatch_cocoon.c */
+extern const size_t rpc_cocoon_ext_procedures_len;
 
 /** rpc_no_support: set *err to NO_SUPPORT for call's API; returns -1. */
 int rpc_no_support(RpcCall *call, CvError **err);

@@ -126,7 +126,51 @@ def test_ch():
             r.ok("destroy", n)
 
 
+def test_daemon():
+    """clone and gc through cocoond, in Cocoon's own RPC program; read-only refused."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rpc"))
+    import rpcutil
+    with Root() as r:
+        d = rpcutil.Daemon(r.env)
+        try:
+            r.uri = d.uri
+            r.define("dsrc", disks=[r.disk("d.img", data=b"dd")])
+            check(r.ok("start", "dsrc").returncode == 0, "daemon: the source starts")
+            # the snapshot through the embedded driver on the daemon's root (the snapshot
+            # procedures are the libvirt program's, not this test's)
+            r.uri = d.embed_uri
+            check(r.ok("snapshot-create-as", "dsrc", "s1").returncode == 0, "daemon: snapshot")
+            r.uri = d.uri
+            p = r.virsh("clone", "--snapshot", "s1", "dsrc", "dc1")
+            check(p.returncode == 0 and "Domain 'dc1' cloned from snapshot 's1' of domain "
+                  "'dsrc' and started" in p.stdout and "Note: kept from the snapshot" in p.stdout,
+                  f"daemon: clone through cocoond ({p.stdout.strip()} {p.stderr.strip()})")
+            check(r.state("dc1") == "running (from snapshot)", "daemon: the clone runs")
+            p = r.virsh("clone", "--snapshot", "s1", "dsrc", "dc1")
+            check(p.returncode == 1 and p.stderr.strip() ==
+                  "error: Requested operation is not valid: domain 'dc1' already exists",
+                  f"daemon: the server's error arrives as it is ({p.stderr.strip()})")
+            junk = os.path.join(d.run, "domains", "ghost")
+            os.makedirs(junk)
+            p = r.virsh("gc", "--dry-run")
+            check(p.returncode == 0 and
+                  f"Would remove {junk} (live folder of a domain that is not defined)" in p.stdout,
+                  f"daemon: gc --dry-run through cocoond ({p.stdout.strip()})")
+            r.uri = d.ro_uri
+            p = r.virsh("gc")
+            check(p.returncode == 1 and os.path.isdir(junk) and "read only" in p.stderr.lower(),
+                  f"daemon: gc on the read-only socket is refused ({p.stderr.strip()})")
+            r.uri = d.uri
+            p = r.virsh("gc")
+            check(p.returncode == 0 and not os.path.exists(junk), "daemon: gc removes it")
+            for n in ("dsrc", "dc1"):
+                r.ok("destroy", n)
+        finally:
+            d.stop() if hasattr(d, "stop") else d.close()
+
+
 if __name__ == "__main__":
     test_fc()
     test_ch()
+    test_daemon()
     finish()

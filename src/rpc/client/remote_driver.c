@@ -350,4 +350,6 @@ static const CocoonDriver remote_driver = {
     .connectDomainEventDeregisterAny = remote_event_deregister_any,
     .domainGetOSType = remote_domain_get_os_type,
     .domainHasManagedSaveImage = remote_domain_has_managed_save_image,
+    .cocoonGarbageCollect = remote_cocoon_garbage_collect,
+    .cocoonDomainCloneFromSnapshot = remote_cocoon_domain_clone_from_snapshot,
 };

@@ -76,3 +76,10 @@ void remote_event_message(RemoteConn *rc, const cvr_message_header *hdr, const g
 
 /** remote_event_free_all: drop every registration (connection closing). */
 void remote_event_free_all(RemotePriv *priv);
+
+/* ---- remote_cocoon.c: Cocoon's own program ---- */
+CocoonDomain *remote_cocoon_domain_clone_from_snapshot(CocoonDomain *src, const char *snap,
+                                                       const char *new_name, unsigned int flags,
+                                                       char **ret_notes, CvError **err);
+int remote_cocoon_garbage_collect(CocoonConn *conn, unsigned int flags, char ***ret_items,
+                                  CvError **err);
