@@ -70,12 +70,18 @@ old_enough(int dirfd, const char *name)
            time(NULL) - st.st_mtime >= GC_TMP_AGE_S;
 }
 
-/* The names in dirfd (no "." / ".."). */
+static gint
+name_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dirfd (no "." / ".."), sorted. */
 static GPtrArray *
-dir_names(int dirfd)
+dir_names_sorted(int dirfd)
 {
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-    int dup = dirfd >= 0 ? openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    int dup = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
     if (!d) {
         if (dup >= 0)
@@ -88,21 +94,24 @@ dir_names(int dirfd)
             g_ptr_array_add(names, g_strdup(de->d_name));
     }
     closedir(d);
-    return names;
-}
-
-static gint
-name_cmp(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static GPtrArray *
-dir_names_sorted(int dirfd)
-{
-    GPtrArray *names = dir_names(dirfd);
     g_ptr_array_sort(names, name_cmp);
     return names;
+}
+
+/* Open base/sub (NULL: base) and list it: the fd (-1 when it is not there), its path into
+ * *ret_path and its names into *ret_names. */
+static int
+gc_dir(const char *base, const char *sub, char **ret_path, GPtrArray **ret_names)
+{
+    char *path = g_build_filename(base, sub, NULL);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        g_free(path);
+        return -1;
+    }
+    *ret_path = path;
+    *ret_names = dir_names_sorted(fd);
+    return fd;
 }
 
 /* ---- persistent state ------------------------------------------------------------------------ */
@@ -155,11 +164,11 @@ gc_snapshots(Gc *gc, const char *name)
 static void
 gc_domains(Gc *gc, const char *root)
 {
-    g_autofree char *domains = g_build_filename(root, "domains", NULL);
-    int dfd = open(domains, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_autofree char *domains = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    int dfd = gc_dir(root, "domains", &domains, &names);
     if (dfd < 0)
         return;
-    g_autoptr(GPtrArray) names = dir_names_sorted(dfd);
     for (guint i = 0; i < names->len; i++) {
         const char *name = names->pdata[i];
         g_autofree char *path = g_build_filename(domains, name, NULL);
@@ -206,11 +215,11 @@ static void
 gc_live(Gc *gc, const char *root)
 {
     const char *run = domain_store_run(gc->priv->store);
-    g_autofree char *live = g_build_filename(run, "domains", NULL);
-    int lfd = open(live, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_autofree char *live = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    int lfd = gc_dir(run, "domains", &live, &names);
     if (lfd < 0)
         return;
-    g_autoptr(GPtrArray) names = dir_names_sorted(lfd);
     for (guint i = 0; i < names->len; i++) {
         const char *name = names->pdata[i];
         if (name[0] == '.')
@@ -256,11 +265,11 @@ gc_live(Gc *gc, const char *root)
 static void
 gc_kernels(Gc *gc, const char *root)
 {
-    g_autofree char *dir = g_build_filename(root, "cache", "kernels", NULL);
-    int kfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_autofree char *dir = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    int kfd = gc_dir(root, "cache/kernels", &dir, &names);
     if (kfd < 0)
         return;
-    g_autoptr(GPtrArray) names = dir_names_sorted(kfd);
     for (guint i = 0; i < names->len; i++) {
         const char *n = names->pdata[i];
         g_autofree char *path = g_build_filename(dir, n, NULL);
@@ -275,11 +284,11 @@ gc_kernels(Gc *gc, const char *root)
 static void
 gc_staging(Gc *gc, const char *root, const char *sub, const char *why)
 {
-    g_autofree char *dir = g_build_filename(root, sub, NULL);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_autofree char *dir = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    int fd = gc_dir(root, sub, &dir, &names);
     if (fd < 0)
         return;
-    g_autoptr(GPtrArray) names = dir_names_sorted(fd);
     for (guint i = 0; i < names->len; i++) {
         const char *n = names->pdata[i];
         g_autofree char *path = g_build_filename(dir, n, NULL);
@@ -299,11 +308,11 @@ gc_staging(Gc *gc, const char *root, const char *sub, const char *why)
 static void
 gc_uuid_index(Gc *gc, const char *root)
 {
-    g_autofree char *dir = g_build_filename(root, "by-uuid", NULL);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_autofree char *dir = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    int fd = gc_dir(root, "by-uuid", &dir, &names);
     if (fd < 0)
         return;
-    g_autoptr(GPtrArray) names = dir_names_sorted(fd);
     for (guint i = 0; i < names->len; i++) {
         const char *n = names->pdata[i];
         struct stat st;

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@ main(int argc, char **argv)
             return 1;
         }
         SnapshotArchiveWriteOpts o = { .domain = argv[3], .snapshot = argv[4], .backend = argv[5] };
+        /* for trying levels by hand: ARCHIVE_TOOL_LEVEL=N */
+        if (getenv("ARCHIVE_TOOL_LEVEL"))
+            o.level = atoi(getenv("ARCHIVE_TOOL_LEVEL"));
         if (snapshot_archive_write(dfd, argv[2], STDOUT_FILENO, &o, &err) < 0) {
             fprintf(stderr, "error: %s\n", err->message);
             return 1;
