@@ -170,11 +170,11 @@ static const CliOpt opts_snapshot_import[] = {
 };
 
 const CliCmd cli_cmds_snapshot_archive[] = {
-    { "snapshot-export", CLI_GROUP_DOMAIN, cmd_snapshot_export, opts_snapshot_export,
+    { "snapshot-export", CLI_GROUP_SNAPSHOT, cmd_snapshot_export, opts_snapshot_export,
       "Export a snapshot as a portable archive",
       "Write a snapshot (metadata, memory, disks) as one zstd-compressed tar archive that\n"
       "    GNU tar reads and snapshot-import takes on another host." },
-    { "snapshot-import", CLI_GROUP_DOMAIN, cmd_snapshot_import, opts_snapshot_import,
+    { "snapshot-import", CLI_GROUP_SNAPSHOT, cmd_snapshot_import, opts_snapshot_import,
       "Import a snapshot from an archive",
       "Create a snapshot from an archive of snapshot-export; defines the domain it carries\n"
       "    when no domain of that name exists." },
