@@ -3,6 +3,8 @@
 # one line "N passed, N failed[, N skipped]" over all of them. Exit status 0 only when nothing
 # failed. A second, plain (release) build serves the checks that cannot run under ASan
 # (valgrind) and runs the lifecycle again with the helpers as users get them (suite 'plain').
+# A third, clang build with -Dfuzz=true runs every fuzz target briefly (suite 'fuzz-smoke');
+# tests/fuzz/run.sh runs them longer.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,7 @@ fi
 
 build_dir=${COCOON_TEST_BUILD:-build-test}
 plain_dir=${COCOON_PLAIN_BUILD:-build-plain}
+fuzz_dir=${COCOON_FUZZ_BUILD:-build-fuzz}
 
 configure() { # dir, extra meson options…
     local dir=$1; shift
@@ -25,6 +28,8 @@ configure "$build_dir" -Db_sanitize=address,undefined -Db_lundef=false &&
     ninja -C "$build_dir" >/dev/null || { echo "error: sanitizer build failed" >&2; status=1; }
 configure "$plain_dir" -Dbuildtype=release &&
     ninja -C "$plain_dir" >/dev/null || { echo "error: plain build failed" >&2; status=1; }
+CC=clang configure "$fuzz_dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false &&
+    ninja -C "$fuzz_dir" >/dev/null || { echo "error: fuzz build failed" >&2; status=1; }
 
 if [ $status -ne 0 ]; then
     ninja -C "$build_dir" 2>&1 | tail -30
@@ -37,8 +42,10 @@ meson test -C "$build_dir" --print-errorlogs --no-rebuild --num-processes 2 \
     --no-suite valgrind "$@"
 meson test -C "$plain_dir" --print-errorlogs --no-rebuild --num-processes 2 \
     --suite valgrind --suite plain
+meson test -C "$fuzz_dir" --print-errorlogs --no-rebuild --num-processes 1 --suite fuzz-smoke
 
-/usr/bin/python3 - "$build_dir/meson-logs/testlog.json" "$plain_dir/meson-logs/testlog.json" <<'PY'
+/usr/bin/python3 - "$build_dir/meson-logs/testlog.json" "$plain_dir/meson-logs/testlog.json" \
+    "$fuzz_dir/meson-logs/testlog.json" <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

@@ -138,7 +138,7 @@ relay_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void __attribute__((format(gnu_printf, 2, 3)))
+static void CV_PRINTF(2, 3)
 relay_log(ConsoleRelay *relay, const char *fmt, ...)
 {
     if (relay->log_fd < 0)

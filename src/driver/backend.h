@@ -90,6 +90,20 @@ typedef enum {
     BACKEND_VM_LAST
 } BackendVmState;
 
+/* What a VMM tells of a guest's memory, in KiB; -1 for what it does not tell. */
+typedef struct {
+    long long actual;      /* the memory the guest has now (its size less the balloon) */
+    long long unused;      /* free in the guest (balloon statistics) */
+    long long available;   /* the guest's total as it sees it */
+    long long usable;      /* reclaimable without swapping */
+    long long swap_in, swap_out, major_fault, minor_fault, disk_caches;
+} BackendMemoryStats;
+
+/* Counters of one disk as a VMM keeps them; -1 for what it does not keep. */
+typedef struct {
+    long long rd_req, rd_bytes, wr_req, wr_bytes;
+} BackendBlockStats;
+
 typedef enum {
     BACKEND_FIRECRACKER,
     BACKEND_CLOUD_HYPERVISOR,
@@ -124,16 +138,34 @@ typedef struct {
     int (*shutdown)(const BackendVm *vm, CvError **err);
     /* Reboot the guest; FC has none (the driver restarts the process). NULL when absent. */
     int (*reboot)(const BackendVm *vm, CvError **err);
+    /* After the VMM exited with wait status `status` that looks clean: whether the guest in
+     * fact crashed, from what the VMM logged in log_path (this boot's; CH and FC exit 0 after
+     * a vCPU error). NULL: the exit status says all. */
+    bool (*exit_crashed)(const char *log_path, int status);
     /*
      * Save the state of a paused VM into files (FC: PUT /snapshot/create, Full; CH:
      * vm.snapshot into files->ch_dir). The VM stays paused. On failure the files may be
      * partly written: the caller owns and removes them.
      */
     int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
-    /* After the VMM exited with wait status `status` that looks clean: whether the guest in
-     * fact crashed, from what the VMM logged in log_path (this boot's; CH and FC exit 0 after
-     * a vCPU error). NULL: the exit status says all. */
-    bool (*exit_crashed)(const char *log_path, int status);
+
+    /* ---- what clients ask of a backend beyond the lifecycle (issue 12) ---- */
+    unsigned int max_vcpus;       /* on x86_64 */
+    const char *vcpu_thread_name; /* the VMM's vCPU threads: this, then the vCPU's number */
+    /* domcapabilities: append <os>, <cpu>, <memoryBacking>, <devices>, <features> */
+    void (*domcaps_format)(GString *xml);
+    /* The guest's memory as the VMM reports it (def: the running definition). */
+    int (*memory_stats)(const BackendVm *vm, const DomainDef *def, BackendMemoryStats *ret,
+                        CvError **err);
+    /* Live: leave the guest kib of its memory (the balloon takes the rest of def's
+     * <memory>); the driver has checked the balloon exists. */
+    int (*set_memory)(const BackendVm *vm, const DomainDef *def, unsigned long long kib,
+                      CvError **err);
+    /* Live: run n vCPUs (up to def's maximum); NULL: the VMM cannot. */
+    int (*set_vcpus)(const BackendVm *vm, unsigned int n, CvError **err);
+    /* The counters of def->disks[disk]; NULL: the VMM keeps none the driver can read. */
+    int (*block_stats)(const BackendVm *vm, const DomainDef *def, size_t disk,
+                       BackendBlockStats *ret, CvError **err);
 } CocoonBackend;
 
 extern const CocoonBackend fc_backend;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <glib.h>
+#include <stdarg.h>
+#include <string.h>
 
 static int
 backend_common_validate_action(const char *element, DomainLifecycleAction action,
@@ -25,6 +27,49 @@ backend_common_validate_action(const char *element, DomainLifecycleAction action
                  "<%s> action '%s' is not supported by the %s backend", element,
                  name ? name : "?", backend_name);
     return -1;
+}
+
+/* "WHAT is not supported by the BACKEND backend[: BECAUSE]" */
+static int G_GNUC_PRINTF(4, 5)
+machine_refuse(CvError **err, const char *backend_name, const char *because, const char *fmt,
+               ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *what = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    cv_error_set(err, VIR_FROM_DOMAIN, VIR_ERR_CONFIG_UNSUPPORTED,
+                 "%s is not supported by the %s backend%s%s", what, backend_name,
+                 because ? ": " : "", because ? because : "");
+    return -1;
+}
+
+int
+backend_common_validate_machine(const DomainDef *def, const char *backend_name, bool acpi_ok,
+                                CvError **err)
+{
+    bool x86 = !def->os.arch || strcmp(def->os.arch, "x86_64") == 0;
+    if (def->feature_apic && !x86)
+        return machine_refuse(err, backend_name, "an x86 feature", "<features> <apic/> on '%s'",
+                              def->os.arch);
+    if (def->feature_pae && !x86)
+        return machine_refuse(err, backend_name, "an x86 feature", "<features> <pae/> on '%s'",
+                              def->os.arch);
+    if (def->feature_acpi && !acpi_ok)
+        return machine_refuse(err, backend_name, "its Arm machine is described by a device tree",
+                              "<features> <acpi/> on '%s'",
+                              def->os.arch ? def->os.arch : "x86_64");
+    for (size_t i = 0; i < def->ntimers; i++) {
+        const DomainTimerDef *t = &def->timers[i];
+        if (strcmp(t->name, "hpet") == 0 && t->present != 0)
+            return machine_refuse(err, backend_name, "it has no HPET", "<timer name='hpet'>");
+        if (strcmp(t->name, "tsc") == 0)
+            return machine_refuse(err, backend_name, NULL, "<timer name='tsc'>");
+        if (strcmp(t->name, "kvmclock") == 0 && t->present == 0)
+            return machine_refuse(err, backend_name, "kvmclock is the guest's clock",
+                                  "<timer name='kvmclock' present='no'>");
+    }
+    return 0;
 }
 
 int

@@ -23,6 +23,15 @@ int backend_common_validate_lifecycle(const DomainDef *def, const char *backend_
                                       CvError **err);
 
 /**
+ * backend_common_validate_machine: refuse what neither microVM gives its guest: <apic/> or
+ * <pae/> off x86_64, <acpi/> where acpi_ok is false, an HPET or TSC timer, kvmclock turned
+ * off. Clock offset utc and the legacy timers' tick policies mean nothing for a guest that
+ * keeps time with kvmclock: accepted. 0, or -1 with *err (VIR_ERR_CONFIG_UNSUPPORTED).
+ */
+int backend_common_validate_machine(const DomainDef *def, const char *backend_name, bool acpi_ok,
+                                    CvError **err);
+
+/**
  * backend_common_tap_name: the TAP interface i of def opens: ctx's entry, else its
  * <target dev>, else "vnet<i>". Returns a new string (g_free).
  */

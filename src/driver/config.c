@@ -1,16 +1,30 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CONFIG_GROUP "hypervisors"
+#include "util/cv_paths.h"
 
-const char *
+/*
+ * cocoon.conf is read line by line rather than with GKeyFile: its errors must name the line,
+ * and GKeyFile neither says where a key was nor refuses a key it does not know.
+ */
+
+char *
 cocoon_config_default_path(void)
 {
     const char *env = g_getenv("COCOON_CONFIG");
-    return env && *env ? env : "/etc/cocoon/cocoon.conf";
+    if (env && *env)
+        return g_strdup(env);
+    if (geteuid() != 0) {
+        g_autofree char *user = cv_paths_user_config();
+        if (g_file_test(user, G_FILE_TEST_EXISTS))
+            return g_steal_pointer(&user);
+    }
+    return cv_paths_system_config();
 }
 
 static const CocoonBackend *
@@ -24,44 +38,200 @@ backend_by_name(const char *name)
     return NULL;
 }
 
+/* ---- the keys ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *path;
+    unsigned int line;
+    CvError **err;
+} ConfLine;
+
+static int conf_fail(const ConfLine *at, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static int
+conf_fail(const ConfLine *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    cv_error_set(at->err, VIR_FROM_CONF, VIR_ERR_CONF_SYNTAX, "configuration file '%s' line %u: %s",
+                 at->path, at->line, text);
+    return -1;
+}
+
+static int
+set_backend(CocoonConfig *cfg, const char *key, const char *value, const ConfLine *at)
+{
+    const CocoonBackend *b = backend_by_name(value);
+    if (!b)
+        return conf_fail(at, "%s '%s' is not firecracker or cloud-hypervisor", key, value);
+    cfg->default_kind = b->kind;
+    return 0;
+}
+
+static int
+set_path(char **slot, const char *key, const char *value, const ConfLine *at)
+{
+    if (!g_path_is_absolute(value))
+        return conf_fail(at, "%s '%s' is not an absolute path", key, value);
+    g_free(*slot);
+    *slot = g_canonicalize_filename(value, NULL);
+    return 0;
+}
+
+static int
+set_seconds(unsigned int *slot, const char *key, const char *value, const ConfLine *at)
+{
+    guint64 s = 0;
+    /* a day at most: a longer wait is a typo, and the milliseconds must fit */
+    if (!g_ascii_string_to_unsigned(value, 10, 1, 86400, &s, NULL))
+        return conf_fail(at, "%s '%s' is not a number of seconds from 1 to 86400", key, value);
+    *slot = (unsigned int)s * 1000;
+    return 0;
+}
+
+static int
+set_group(char **slot, const char *key, const char *value, const ConfLine *at)
+{
+    if (!getgrnam(value))
+        return conf_fail(at, "%s '%s' is not a group of this host", key, value);
+    g_free(*slot);
+    *slot = g_strdup(value);
+    return 0;
+}
+
+typedef enum { KEY_BACKEND, KEY_PATH, KEY_SECONDS, KEY_GROUP } KeyKind;
+
+typedef struct {
+    const char *group, *key;
+    KeyKind kind;
+    size_t offset; /* of the field in CocoonConfig */
+} ConfKey;
+
+#define FIELD(f) G_STRUCT_OFFSET(CocoonConfig, f)
+
+static const ConfKey conf_keys[] = {
+    {"hypervisors", "default", KEY_BACKEND, FIELD(default_kind)},
+    {"hypervisors", "firecracker", KEY_PATH, FIELD(binaries[BACKEND_FIRECRACKER])},
+    {"hypervisors", "cloud-hypervisor", KEY_PATH, FIELD(binaries[BACKEND_CLOUD_HYPERVISOR])},
+    {"hypervisors", "jailer", KEY_PATH, FIELD(jailer)},
+    {"paths", "root", KEY_PATH, FIELD(root)},
+    {"paths", "run", KEY_PATH, FIELD(run)},
+    {"timeouts", "start", KEY_SECONDS, FIELD(start_timeout_ms)},
+    {"timeouts", "shutdown", KEY_SECONDS, FIELD(shutdown_timeout_ms)},
+    {"timeouts", "stop", KEY_SECONDS, FIELD(stop_timeout_ms)},
+    {"daemon", "socket-group", KEY_GROUP, FIELD(socket_group)},
+};
+
+static int
+conf_set(CocoonConfig *cfg, const char *group, const char *key, const char *value,
+         GHashTable *seen, const ConfLine *at)
+{
+    const ConfKey *k = NULL;
+    bool group_known = false;
+    for (size_t i = 0; i < G_N_ELEMENTS(conf_keys); i++) {
+        if (strcmp(conf_keys[i].group, group) != 0)
+            continue;
+        group_known = true;
+        if (strcmp(conf_keys[i].key, key) == 0)
+            k = &conf_keys[i];
+    }
+    if (!group_known)
+        return conf_fail(at, "key '%s' outside a known group (expected [hypervisors], [paths], "
+                             "[timeouts] or [daemon])",
+                         key);
+    if (!k)
+        return conf_fail(at, "unknown key '%s' in [%s]", key, group);
+    if (!g_hash_table_add(seen, g_strdup_printf("%s.%s", group, key)))
+        return conf_fail(at, "key '%s' given twice in [%s]", key, group);
+    if (!*value)
+        return conf_fail(at, "key '%s' has no value", key);
+    void *field = G_STRUCT_MEMBER_P(cfg, k->offset);
+    switch (k->kind) {
+    case KEY_BACKEND:
+        return set_backend(cfg, key, value, at);
+    case KEY_PATH:
+        return set_path(field, key, value, at);
+    case KEY_SECONDS:
+        return set_seconds(field, key, value, at);
+    case KEY_GROUP:
+        return set_group(field, key, value, at);
+    }
+    return 0;
+}
+
+static bool
+conf_group_known(const char *group)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(conf_keys); i++)
+        if (strcmp(conf_keys[i].group, group) == 0)
+            return true;
+    return false;
+}
+
+/* Parse text (the contents of path) into cfg. 0, or -1 with *err naming the line. */
+static int
+conf_parse(CocoonConfig *cfg, const char *path, const char *text, CvError **err)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *group = NULL;
+    ConfLine at = {path, 0, err};
+    for (size_t i = 0; lines[i]; i++) {
+        at.line = (unsigned int)i + 1;
+        char *line = g_strstrip(lines[i]);
+        if (!*line || *line == '#' || *line == ';')
+            continue;
+        if (*line == '[') {
+            size_t len = strlen(line);
+            if (len < 3 || line[len - 1] != ']')
+                return conf_fail(&at, "malformed group header '%s'", line);
+            line[len - 1] = '\0';
+            char *name = g_strstrip(line + 1);
+            if (!conf_group_known(name))
+                return conf_fail(&at, "unknown group [%s] (expected [hypervisors], [paths], "
+                                      "[timeouts] or [daemon])",
+                                 name);
+            g_free(group);
+            group = g_strdup(name);
+            continue;
+        }
+        char *eq = strchr(line, '=');
+        if (!eq)
+            return conf_fail(&at, "expected 'key = value' or '[group]', found '%s'", line);
+        *eq = '\0';
+        char *key = g_strstrip(line);
+        char *value = g_strstrip(eq + 1);
+        if (!*key)
+            return conf_fail(&at, "a value without a key");
+        if (conf_set(cfg, group ? group : "", key, value, seen, &at) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 CocoonConfig *
 cocoon_config_load(const char *path, CvError **err)
 {
     g_autoptr(CocoonConfig) cfg = g_new0(CocoonConfig, 1);
     cfg->default_kind = BACKEND_FIRECRACKER;
+    g_autofree char *default_path = path ? NULL : cocoon_config_default_path();
     if (!path)
-        path = cocoon_config_default_path();
+        path = default_path;
 
-    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autofree char *text = NULL;
     g_autoptr(GError) gerr = NULL;
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &gerr)) {
+    if (!g_file_get_contents(path, &text, NULL, &gerr)) {
         if (g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
             return g_steal_pointer(&cfg);
-        cv_error_set(err, VIR_FROM_CONF, VIR_ERR_CONFIG_UNSUPPORTED,
+        cv_error_set(err, VIR_FROM_CONF, VIR_ERR_CONF_SYNTAX,
                      "cannot read configuration file '%s': %s", path, gerr->message);
         return NULL;
     }
     cfg->path = g_strdup(path);
-
-    g_autofree char *def = g_key_file_get_string(kf, CONFIG_GROUP, "default", NULL);
-    if (def) {
-        g_strstrip(def);
-        const CocoonBackend *b = backend_by_name(def);
-        if (!b) {
-            cv_error_set(err, VIR_FROM_CONF, VIR_ERR_CONFIG_UNSUPPORTED,
-                         "default hypervisor '%s' in '%s' is not firecracker or "
-                         "cloud-hypervisor",
-                         def, path);
-            return NULL;
-        }
-        cfg->default_kind = b->kind;
-    }
-    for (int k = 0; k < BACKEND_LAST; k++) {
-        char *bin = g_key_file_get_string(kf, CONFIG_GROUP, backend_by_kind(k)->name, NULL);
-        if (bin && !*g_strstrip(bin))
-            g_clear_pointer(&bin, g_free);
-        cfg->binaries[k] = bin;
-    }
+    if (conf_parse(cfg, path, text, err) < 0)
+        return NULL;
     return g_steal_pointer(&cfg);
 }
 
@@ -75,8 +245,14 @@ cocoon_config_free(CocoonConfig *cfg)
         g_free(cfg->binaries[k]);
         g_free(cfg->emulator_cache[k]);
     }
+    g_free(cfg->jailer);
+    g_free(cfg->root);
+    g_free(cfg->run);
+    g_free(cfg->socket_group);
     g_free(cfg);
 }
+
+/* ---- what the keys decide ------------------------------------------------------------------ */
 
 const CocoonBackend *
 cocoon_config_default_backend(const CocoonConfig *cfg)
@@ -127,12 +303,35 @@ cocoon_config_resolve_binary(const CocoonConfig *cfg, const CocoonBackend *backe
     char *found = g_find_program_in_path(backend->name);
     if (found)
         return found;
+    g_autofree char *conf = cfg->path ? NULL : cocoon_config_default_path();
     cv_error_set_errno(err, VIR_FROM_CONF, ENOENT,
                        "cannot find the %s binary (tried %s, <emulator> '%s', %s in '%s', "
                        "and PATH)",
                        backend->name, backend->env_override, emulator ? emulator : "",
-                       backend->name, cfg->path ? cfg->path : cocoon_config_default_path());
+                       backend->name, cfg->path ? cfg->path : conf);
     return NULL;
+}
+
+char *
+cocoon_config_resolve_jailer(const CocoonConfig *cfg)
+{
+    const char *env = g_getenv("COCOON_JAILER");
+    if (env && *env)
+        return is_executable(env) ? g_strdup(env) : NULL;
+    if (cfg->jailer)
+        return is_executable(cfg->jailer) ? g_strdup(cfg->jailer) : NULL;
+    return g_find_program_in_path("jailer");
+}
+
+int
+cocoon_config_paths(char **ret_root, char **ret_run, CvError **err)
+{
+    g_autoptr(CocoonConfig) cfg = cocoon_config_load(NULL, err);
+    if (!cfg)
+        return -1;
+    *ret_root = cfg->root ? g_strdup(cfg->root) : cv_paths_default_root();
+    *ret_run = cfg->run ? g_strdup(cfg->run) : cv_paths_default_run();
+    return 0;
 }
 
 const CocoonBackend *

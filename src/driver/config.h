@@ -7,13 +7,26 @@
 #include "xml/domain_def.h"
 
 /*
- * The host configuration of the local driver: a GKeyFile at $COCOON_CONFIG, else
- * /etc/cocoon/cocoon.conf (absent is fine: the defaults apply).
+ * The host configuration of the local driver, cocoon.conf(5): $COCOON_CONFIG, else (for a
+ * user other than root) $XDG_CONFIG_HOME/cocoon/cocoon.conf when it exists, else
+ * <sysconfdir>/cocoon/cocoon.conf. An absent file is fine: the defaults apply. A line that is
+ * not understood (unknown group or key, a bad value, a key twice) is an error naming the file
+ * and the line.
  *
  *   [hypervisors]
- *   default=firecracker            # or cloud-hypervisor; the backend when <emulator> is absent
- *   firecracker=/opt/fc/firecracker
- *   cloud-hypervisor=/opt/ch/cloud-hypervisor
+ *   default = firecracker          # or cloud-hypervisor; the backend when <emulator> is absent
+ *   firecracker = /opt/fc/firecracker
+ *   cloud-hypervisor = /opt/ch/cloud-hypervisor
+ *   jailer = /opt/fc/jailer
+ *   [paths]
+ *   root = /var/lib/cocoon         # the system instance's persistent state
+ *   run = /run/cocoon              # and its live state
+ *   [timeouts]                     # seconds
+ *   start = 10                     # for a VMM to bring up its API socket
+ *   shutdown = 30                  # for a guest to act on a shutdown request
+ *   stop = 10                      # after SIGTERM, before SIGKILL
+ *   [daemon]
+ *   socket-group = libvirt         # the group allowed on cocoond's read-write socket
  */
 
 typedef struct {
@@ -21,15 +34,24 @@ typedef struct {
     BackendKind default_kind;
     char *binaries[BACKEND_LAST];       /* [hypervisors] paths; NULL when not configured */
     char *emulator_cache[BACKEND_LAST]; /* memo of cocoon_config_default_emulator */
+    char *jailer;                       /* NULL when not configured */
+    char *root, *run;                   /* [paths]; NULL: the built-in defaults */
+    unsigned int start_timeout_ms;      /* [timeouts]; 0: the built-in defaults */
+    unsigned int shutdown_timeout_ms;
+    unsigned int stop_timeout_ms;
+    char *socket_group; /* [daemon]; NULL: none (socket mode 0600) */
 } CocoonConfig;
 
-/** cocoon_config_default_path: $COCOON_CONFIG, else /etc/cocoon/cocoon.conf (borrowed). */
-const char *cocoon_config_default_path(void);
+/**
+ * cocoon_config_default_path: the file cocoon_config_load(NULL) reads: $COCOON_CONFIG, else
+ * the user's file (not for root) when it exists, else the system one. New string.
+ */
+char *cocoon_config_default_path(void);
 
 /**
  * cocoon_config_load: read path (NULL: cocoon_config_default_path()). A missing file yields
- * the defaults; a malformed one, or an unknown default, is VIR_ERR_CONFIG_UNSUPPORTED.
- * Returns a new config, or NULL with *err.
+ * the defaults; an unreadable or malformed one is VIR_ERR_CONF_SYNTAX
+ * ("configuration file '…' line N: …"). Returns a new config, or NULL with *err.
  */
 CocoonConfig *cocoon_config_load(const char *path, CvError **err);
 
@@ -55,6 +77,19 @@ const char *cocoon_config_default_emulator(CocoonConfig *cfg, const CocoonBacken
  */
 char *cocoon_config_resolve_binary(const CocoonConfig *cfg, const CocoonBackend *backend,
                                    const char *emulator, CvError **err);
+
+/**
+ * cocoon_config_resolve_jailer: Firecracker's jailer: $COCOON_JAILER, the configured path,
+ * else `jailer` on PATH. New string, or NULL when none is found (no error: it is optional).
+ */
+char *cocoon_config_resolve_jailer(const CocoonConfig *cfg);
+
+/**
+ * cocoon_config_paths: the default root and run folders: [paths] of the configuration file
+ * (cocoon_config_default_path), else cv_paths_default_root/run. New strings in *ret_root and
+ * *ret_run; -1 with *err when the file is malformed.
+ */
+int cocoon_config_paths(char **ret_root, char **ret_run, CvError **err);
 
 /**
  * cocoon_config_backend_for_def: the backend of def, by the basename of its <emulator>

@@ -5,9 +5,10 @@
 typedef struct {
     gatomicrefcount ref;
     int id;
+    int event_id; /* VIR_DOMAIN_EVENT_ID_* */
     bool any_domain;
     unsigned char uuid[DOMAIN_UUID_LEN];
-    CocoonDomainEventLifecycleFunc cb;
+    CocoonDomainEventFunc cb;
     void *opaque;
     GDestroyNotify free_opaque;
 } EventCallback;
@@ -56,12 +57,14 @@ domain_events_free(DomainEvents *events)
 
 int
 domain_events_register(DomainEvents *events, const unsigned char *uuid, int event_id,
-                       CocoonDomainEventLifecycleFunc cb, void *opaque, GDestroyNotify free_opaque,
+                       CocoonDomainEventFunc cb, void *opaque, GDestroyNotify free_opaque,
                        CvError **err)
 {
-    if (event_id != VIR_DOMAIN_EVENT_ID_LIFECYCLE) {
-        cv_error_set(err, VIR_FROM_CH, VIR_ERR_NO_SUPPORT,
-                     "event %d is not supported by this connection", event_id);
+    /* any id libvirt 9.0 knows may be registered (libvirtd's own words for the others); ids of
+     * events Cocoon never raises simply never fire */
+    if (event_id < 0 || event_id > VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_INTERNAL_ERROR, "unsupported event ID %d",
+                     event_id);
         return -1;
     }
     if (!cb) {
@@ -70,6 +73,7 @@ domain_events_register(DomainEvents *events, const unsigned char *uuid, int even
     }
     EventCallback *c = g_new0(EventCallback, 1);
     g_atomic_ref_count_init(&c->ref);
+    c->event_id = event_id;
     c->any_domain = uuid == NULL;
     if (uuid)
         memcpy(c->uuid, uuid, DOMAIN_UUID_LEN);
@@ -116,7 +120,7 @@ domain_events_count(DomainEvents *events)
 
 void
 domain_events_emit(DomainEvents *events, CocoonConn *conn, const char *name,
-                   const unsigned char *uuid, int id, int event, int detail)
+                   const unsigned char *uuid, int id, const CocoonDomainEvent *ev)
 {
     if (!events)
         return;
@@ -124,7 +128,8 @@ domain_events_emit(DomainEvents *events, CocoonConn *conn, const char *name,
     g_mutex_lock(&events->lock);
     for (guint i = 0; i < events->callbacks->len; i++) {
         EventCallback *c = events->callbacks->pdata[i];
-        if (c->any_domain || memcmp(c->uuid, uuid, DOMAIN_UUID_LEN) == 0)
+        if (c->event_id == ev->event_id &&
+            (c->any_domain || memcmp(c->uuid, uuid, DOMAIN_UUID_LEN) == 0))
             g_ptr_array_add(due, event_callback_ref(c));
     }
     g_mutex_unlock(&events->lock);
@@ -133,6 +138,6 @@ domain_events_emit(DomainEvents *events, CocoonConn *conn, const char *name,
     g_autoptr(CocoonDomain) dom = cocoon_domain_new(conn, name, uuid, id);
     for (guint i = 0; i < due->len; i++) {
         EventCallback *c = due->pdata[i];
-        c->cb(conn, dom, event, detail, c->opaque);
+        c->cb(conn, dom, ev, c->opaque);
     }
 }

@@ -5,7 +5,7 @@
 #include "driver/driver.h"
 
 /*
- * Lifecycle event callbacks of one local-driver connection (driver.h's
+ * Domain event callbacks of one local-driver connection (driver.h's
  * connectDomainEventRegisterAny). Callbacks run on the thread that emits, outside the
  * registry's lock; a callback being deregistered while it runs keeps its opaque alive until
  * it returns.
@@ -20,12 +20,12 @@ DomainEvents *domain_events_new(void);
 void domain_events_free(DomainEvents *events);
 
 /**
- * domain_events_register: add cb for event_id (only VIR_DOMAIN_EVENT_ID_LIFECYCLE) on the
- * domain with uuid (NULL: every domain). Returns the callback id (>= 0), or -1 with *err,
+ * domain_events_register: add cb for event_id (any VIR_DOMAIN_EVENT_ID_*) on the domain
+ * with uuid (NULL: every domain). Returns the callback id (>= 0), or -1 with *err,
  * in which case opaque stays the caller's.
  */
 int domain_events_register(DomainEvents *events, const unsigned char *uuid, int event_id,
-                           CocoonDomainEventLifecycleFunc cb, void *opaque,
+                           CocoonDomainEventFunc cb, void *opaque,
                            GDestroyNotify free_opaque, CvError **err);
 
 /** domain_events_deregister: remove callback id. 0, or -1 with VIR_ERR_INVALID_ARG. */
@@ -35,8 +35,8 @@ int domain_events_deregister(DomainEvents *events, int callback_id, CvError **er
 unsigned int domain_events_count(DomainEvents *events);
 
 /**
- * domain_events_emit: call every callback that matches the domain (name, uuid, id: -1 when
- * not running) with event and detail (virDomainEventType and its detail), conn as theirs.
+ * domain_events_emit: call every callback of ev's event id that matches the domain (name,
+ * uuid, id: -1 when not running) with ev, conn as theirs.
  */
 void domain_events_emit(DomainEvents *events, CocoonConn *conn, const char *name,
-                        const unsigned char *uuid, int id, int event, int detail);
+                        const unsigned char *uuid, int id, const CocoonDomainEvent *ev);

@@ -81,7 +81,13 @@ domain_store_check_name(const char *name, CvError **err)
         return -1;
     }
     /* room for the autostart link "<name>.xml" and the temporary files next to it */
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) > NAME_MAX - 4) {
+    if (strlen(name) > NAME_MAX - 4) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_CONFIG_UNSUPPORTED,
+                     "domain name of %zu bytes is too long (at most %d)", strlen(name),
+                     NAME_MAX - 4);
+        return -1;
+    }
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_CONFIG_UNSUPPORTED,
                      "domain name '%s' cannot be used as a directory name", name);
         return -1;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "driver/driver_nowait.h"
+#include "driver/config.h"
 #include "driver/driver_remote.h"
 #include "driver/local.h"
 #include "util/cv_paths.h"
@@ -93,8 +94,9 @@ conn_open_default(unsigned int flags, CvError **err)
     if (remote_opener && cv_paths_socket_answers(sock))
         return remote_opener(geteuid() == 0 ? "cocoon:///system" : "cocoon:///session", flags, err);
 
-    g_autofree char *root = cv_paths_default_root();
-    g_autofree char *run = cv_paths_default_run();
+    g_autofree char *root = NULL, *run = NULL;
+    if (cocoon_config_paths(&root, &run, err) < 0)
+        return NULL;
     return conn_open_embed(root, run, err);
 }
 

@@ -57,13 +57,79 @@ typedef struct {
     unsigned int nodes, sockets, cores, threads;
 } CocoonNodeInfo;
 
+/* A typed parameter (virTypedParameter): what domstats, cpu-stats and friends answer. */
+typedef struct {
+    char *field;
+    int type; /* VIR_TYPED_PARAM_* */
+    union {
+        int i;
+        unsigned int ui;
+        long long l;
+        unsigned long long ul;
+        double d;
+        int b;
+        char *s;
+    } value;
+} CocoonTypedParam;
+
+/* A growing list of typed parameters (typed_params.h builds one). */
+typedef struct {
+    CocoonTypedParam *params;
+    size_t n;
+    size_t alloc;
+} CocoonTypedParams;
+
+/* One vCPU as virVcpuInfo: state is virVcpuState, cpu the host CPU it last ran on. */
+typedef struct {
+    unsigned int number;
+    int state;
+    unsigned long long cpu_time_ns;
+    int cpu;
+} CocoonVcpuInfo;
+
+/* One memory statistic as virDomainMemoryStatStruct (tag VIR_DOMAIN_MEMORY_STAT_*, KiB). */
+typedef struct {
+    int tag;
+    unsigned long long val;
+} CocoonMemoryStat;
+
+/* virDomainBlockStatsStruct: -1 for a counter the VMM does not keep. */
+typedef struct {
+    long long rd_req, rd_bytes, wr_req, wr_bytes, errs;
+} CocoonBlockStats;
+
+/* virDomainInterfaceStatsStruct, from the guest's point of view; -1: not kept. */
+typedef struct {
+    long long rx_bytes, rx_packets, rx_errs, rx_drop;
+    long long tx_bytes, tx_packets, tx_errs, tx_drop;
+} CocoonInterfaceStats;
+
+/* One record of connectGetAllDomainStats. */
+typedef struct {
+    CocoonDomain *dom;
+    CocoonTypedParams params;
+} CocoonDomainStatsRecord;
+
 /*
- * A lifecycle event (VIR_DOMAIN_EVENT_ID_LIFECYCLE): event is virDomainEventType
- * (DEFINED, STARTED, STOPPED, …), detail its detail enum. Called from whatever thread noticed
- * the change (a driver call, or the watcher of a VMM process); dom is borrowed for the call.
+ * A domain event of one of libvirt's event ids. What it carries depends on event_id:
+ * LIFECYCLE: event is virDomainEventType (DEFINED, STARTED, STOPPED, …), detail its detail
+ * enum; REBOOT: nothing; BALLOON_CHANGE: actual_kib; JOB_COMPLETED: params (the job's
+ * statistics, virDomainGetJobStats's fields). Everything is borrowed for the call.
  */
-typedef void (*CocoonDomainEventLifecycleFunc)(CocoonConn *conn, const CocoonDomain *dom,
-                                               int event, int detail, void *opaque);
+typedef struct {
+    int event_id; /* VIR_DOMAIN_EVENT_ID_* */
+    int event;
+    int detail;
+    unsigned long long actual_kib;
+    const CocoonTypedParams *params;
+} CocoonDomainEvent;
+
+/*
+ * An event callback. Called from whatever thread noticed the change (a driver call, or the
+ * watcher of a VMM process); dom and ev are borrowed for the call.
+ */
+typedef void (*CocoonDomainEventFunc)(CocoonConn *conn, const CocoonDomain *dom,
+                                      const CocoonDomainEvent *ev, void *opaque);
 
 typedef struct CocoonDriver {
     const char *name; /* "cocoon-local", "cocoon-remote" */
@@ -119,17 +185,18 @@ typedef struct CocoonDriver {
     int (*domainOpenConsole)(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
                              unsigned int flags, CvError **err);
 
-    /* Events: register cb for event_id (VIR_DOMAIN_EVENT_ID_LIFECYCLE) on dom (NULL: all
+    /* Events: register cb for event_id (any VIR_DOMAIN_EVENT_ID_*; Cocoon raises LIFECYCLE,
+     * REBOOT, BALLOON_CHANGE and JOB_COMPLETED, the others never) on dom (NULL: all
      * domains). Returns a callback id >= 0; free_opaque(opaque) runs at deregistration.
      * On failure the driver does not call free_opaque: the caller still owns opaque. */
     int (*connectDomainEventRegisterAny)(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                                         CocoonDomainEventLifecycleFunc cb, void *opaque,
+                                         CocoonDomainEventFunc cb, void *opaque,
                                          GDestroyNotify free_opaque, CvError **err);
     int (*connectDomainEventDeregisterAny)(CocoonConn *conn, int callback_id, CvError **err);
 
     /* The guest OS type of <os><type> ("hvm"); new string. */
     char *(*domainGetOSType)(CocoonDomain *dom, CvError **err);
-    /* 1 when a managed-save image exists, else 0 (Cocoon keeps none yet). */
+    /* 1 when a managed-save image exists, else 0. */
     int (*domainHasManagedSaveImage)(CocoonDomain *dom, unsigned int flags, CvError **err);
 
     /*
@@ -161,6 +228,60 @@ typedef struct CocoonDriver {
     int (*domainRevertToSnapshot)(CocoonDomainSnapshot *snap, unsigned int flags,
                                   CvError **err);
     int (*domainSnapshotDelete)(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err);
+
+    /* save / restore / managed save (flags: VIR_DOMAIN_SAVE_*; dxml: must be NULL) */
+    int (*domainSaveFlags)(CocoonDomain *dom, const char *to, const char *dxml,
+                           unsigned int flags, CvError **err);
+    int (*domainRestoreFlags)(CocoonConn *conn, const char *from, const char *dxml,
+                              unsigned int flags, CvError **err);
+    int (*domainManagedSave)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    int (*domainManagedSaveRemove)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    /* ---- everyday host, vCPU and statistics calls (local_node.c, local_stats.c) ---- */
+    /* the most vCPUs a domain of hypervisor type may have (NULL: the default backend) */
+    int (*connectGetMaxVcpus)(CocoonConn *conn, const char *type, CvError **err);
+    int (*nodeGetFreeMemory)(CocoonConn *conn, unsigned long long *ret_bytes, CvError **err);
+    /* the host CPUs: returns how many exist; *ret_map (g_free, one bit per CPU, set when
+     * online; may be NULL) and *ret_online */
+    int (*nodeGetCPUMap)(CocoonConn *conn, unsigned char **ret_map, unsigned int *ret_online,
+                         CvError **err);
+    /* free bytes of cells start.. into cells[max]; returns how many were filled */
+    int (*nodeGetCellsFreeMemory)(CocoonConn *conn, unsigned long long *cells, int start,
+                                  int max, CvError **err);
+    /* domcapabilities XML for the backend chosen by emulatorbin / virttype; new string */
+    char *(*connectGetDomainCapabilities)(CocoonConn *conn, const char *emulatorbin,
+                                          const char *arch, const char *machine,
+                                          const char *virttype, unsigned int flags,
+                                          CvError **err);
+    int (*domainGetMaxMemory)(CocoonDomain *dom, unsigned long long *ret_kib, CvError **err);
+    /* flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_VCPU_MAXIMUM; returns the count */
+    int (*domainGetVcpusFlags)(CocoonDomain *dom, unsigned int flags, CvError **err);
+    /* the vCPUs of a running domain: *ret_info (g_free) of *ret_n entries */
+    int (*domainGetVcpus)(CocoonDomain *dom, CocoonVcpuInfo **ret_info, size_t *ret_n,
+                          CvError **err);
+    /* the whole domain's CPU time (cpu_time, user_time, system_time), into params */
+    int (*domainGetCPUStats)(CocoonDomain *dom, CocoonTypedParams *params, unsigned int flags,
+                             CvError **err);
+    /* up to max statistics into stats; returns how many */
+    int (*domainMemoryStats)(CocoonDomain *dom, CocoonMemoryStat *stats, unsigned int max,
+                             unsigned int flags, CvError **err);
+    /* path: the disk's target ("vda") or source path */
+    int (*domainBlockStats)(CocoonDomain *dom, const char *path, CocoonBlockStats *ret_stats,
+                            CvError **err);
+    /* device: the interface's TAP name or MAC address */
+    int (*domainInterfaceStats)(CocoonDomain *dom, const char *device,
+                                CocoonInterfaceStats *ret_stats, CvError **err);
+    /* setmem (flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_MEM_MAXIMUM: setmaxmem), KiB */
+    int (*domainSetMemoryFlags)(CocoonDomain *dom, unsigned long long kib, unsigned int flags,
+                                CvError **err);
+    /* setvcpus (flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_VCPU_MAXIMUM) */
+    int (*domainSetVcpusFlags)(CocoonDomain *dom, unsigned int n, unsigned int flags,
+                               CvError **err);
+    /* one record per domain of doms (NULL: every domain matching flags); stats
+     * VIR_DOMAIN_STATS_* (0: all); *ret_records freed with cocoon_domain_stats_free */
+    int (*connectGetAllDomainStats)(CocoonConn *conn, CocoonDomain **doms, size_t ndoms,
+                                    unsigned int stats, unsigned int flags,
+                                    CocoonDomainStatsRecord **ret_records, size_t *ret_n,
+                                    CvError **err);
     /* ---- Cocoon's own calls (no libvirt API; the second RPC program of DESIGN.md) ---- */
     /* Write snapshot snap of dom to fd as a portable archive (snapshot/snapshot_archive.h);
      * progress may be NULL. */
@@ -215,3 +336,5 @@ CocoonDomainSnapshot *cocoon_domain_snapshot_new(const CocoonDomain *dom, const 
 void cocoon_domain_snapshot_free(CocoonDomainSnapshot *snap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonDomainSnapshot, cocoon_domain_snapshot_free)
 void cocoon_domain_snapshot_list_free(CocoonDomainSnapshot **snaps);
+/** cocoon_domain_stats_free: free n records of connectGetAllDomainStats (NULL: nothing). */
+void cocoon_domain_stats_free(CocoonDomainStatsRecord *records, size_t n);

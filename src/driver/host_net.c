@@ -156,14 +156,19 @@ host_link_new_change(void)
     return change;
 }
 
-/* Attach TAP link to bridge net->bridge; *ret_old_master is its master before (0: none). */
+/* Look up bridge for TAP name; *ret_br is new. 0, or -1 with *err naming both. */
 static int
-host_tap_attach_bridge(HostNl *nl, HostNlLink *link, const char *name, const char *bridge,
-                       int *ret_old_master, CvError **err)
+host_bridge_get(HostNl *nl, const char *name, const char *bridge, HostNlLink **ret_br,
+                CvError **err)
 {
     g_autoptr(HostNlLink) br = NULL;
     host_nl_begin(nl);
     int rc = rtnl_link_get_kernel(nl->sk, 0, bridge, &br);
+    if (host_nl_is_errno(nl, rc, ENODEV)) {
+        cv_error_set_errno(err, VIR_FROM_NONE, ENODEV,
+                           "cannot attach TAP '%s' to bridge '%s': no such bridge", name, bridge);
+        return -1;
+    }
     if (rc < 0) {
         host_nl_error(nl, rc, err, "cannot attach TAP '%s' to bridge '%s'", name, bridge);
         return -1;
@@ -174,6 +179,16 @@ host_tap_attach_bridge(HostNl *nl, HostNlLink *link, const char *name, const cha
                      "cannot attach TAP '%s' to '%s': it is not a bridge", name, bridge);
         return -1;
     }
+    *ret_br = g_steal_pointer(&br);
+    return 0;
+}
+
+/* Attach TAP link to bridge br; *ret_old_master is its master before (0: none). */
+static int
+host_tap_attach_bridge(HostNl *nl, HostNlLink *link, const char *name, HostNlLink *br,
+                       int *ret_old_master, CvError **err)
+{
+    const char *bridge = rtnl_link_get_name(br);
     int old_master = rtnl_link_get_master(link);
     if (old_master != rtnl_link_get_ifindex(br)) {
         g_autoptr(HostNlLink) change = host_link_new_change();
@@ -199,15 +214,18 @@ host_tap_configure(HostNl *nl, const DomainNetDef *net, const char *name, HostNe
         return -1;
     int ifindex = rtnl_link_get_ifindex(link);
 
-    if (net->mtu && rtnl_link_get_mtu(link) != net->mtu) {
+    g_autoptr(HostNlLink) br = NULL;
+    if (net->type == DOMAIN_NET_TYPE_BRIDGE && host_bridge_get(nl, name, net->bridge, &br, err) < 0)
+        return -1;
+    /* without <mtu>, a TAP on a bridge takes the bridge's: a smaller port would lower it */
+    unsigned int mtu = net->mtu ? net->mtu : br ? rtnl_link_get_mtu(br) : 0;
+    if (mtu && rtnl_link_get_mtu(link) != mtu) {
         g_autoptr(HostNlLink) change = host_link_new_change();
-        rtnl_link_set_mtu(change, net->mtu);
-        if (host_link_change(nl, link, change, err, "cannot set MTU %u on TAP '%s'", net->mtu,
-                             name) < 0)
+        rtnl_link_set_mtu(change, mtu);
+        if (host_link_change(nl, link, change, err, "cannot set MTU %u on TAP '%s'", mtu, name) < 0)
             return -1;
     }
-    if (net->type == DOMAIN_NET_TYPE_BRIDGE &&
-        host_tap_attach_bridge(nl, link, name, net->bridge, ret_old_master, err) < 0)
+    if (br && host_tap_attach_bridge(nl, link, name, br, ret_old_master, err) < 0)
         return -1;
     if (!(rtnl_link_get_flags(link) & IFF_UP)) {
         g_autoptr(HostNlLink) change = host_link_new_change();

@@ -22,8 +22,9 @@ char *host_tap_name(const char *domain_name, size_t index);
 /**
  * host_tap_prepare: make TAP `name` ready for net. With <target managed='no'> the TAP must
  * exist already and is left as it is. Otherwise it is created (IFF_TAP | IFF_NO_PI, plus
- * IFF_MULTI_QUEUE when multi_queue) unless it exists, set up, given net->mtu, attached to
- * net->bridge for type bridge, and given the host-side <ip> addresses and <route>s.
+ * IFF_MULTI_QUEUE when multi_queue) unless it exists, set up, given net->mtu (without one,
+ * the bridge's MTU for type bridge), attached to net->bridge for type bridge, and given the
+ * host-side <ip> addresses and <route>s.
  * *ret_created tells whether this call created it (only created TAPs are removed later).
  * On failure nothing this call created is left behind: a TAP it created is deleted; on a TAP
  * that existed, the addresses and routes it added are removed and its bridge restored (MTU

@@ -6,7 +6,9 @@
 
 #include "domain_events.h"
 #include "domain_watch.h"
+#include "host_net_mac.h"
 #include "local_lifecycle.h"
+#include "local_save.h"
 #include "local_snapshot.h"
 #include "util/cv_process.h"
 
@@ -82,13 +84,37 @@ domain_from_entry(CocoonConn *conn, const DomainStoreEntry *e)
 
 /* The store's view of dom, which must still be the domain the reference was made for
  * (lookup: DomainStoreLookupFlags). */
+bool
+local_domain_refresh_name(CocoonDomain *dom)
+{
+    g_autoptr(DomainStoreEntry) e =
+        domain_store_lookup_uuid(priv_of(dom->conn)->store, dom->uuid, NULL);
+    if (!e || strcmp(e->name, dom->name) == 0)
+        return false;
+    g_free(dom->name);
+    dom->name = g_strdup(e->name);
+    return true;
+}
+
 static DomainStoreEntry *
 entry_of_flags(CocoonDomain *dom, unsigned int lookup, CvError **err)
 {
+    CvError *lerr = NULL;
     g_autoptr(DomainStoreEntry) e =
-        domain_store_lookup_handle(priv_of(dom->conn)->store, dom->name, dom->uuid, lookup, err);
-    if (!e)
+        domain_store_lookup_handle(priv_of(dom->conn)->store, dom->name, dom->uuid, lookup, &lerr);
+    /* libvirt finds a domain by its uuid: a handle whose name is stale still works */
+    if (!e && lerr->code == VIR_ERR_NO_DOMAIN && local_domain_refresh_name(dom)) {
+        cv_error_free(g_steal_pointer(&lerr));
+        e = domain_store_lookup_handle(priv_of(dom->conn)->store, dom->name, dom->uuid, lookup,
+                                       &lerr);
+    }
+    if (!e) {
+        if (err && !*err)
+            *err = lerr;
+        else
+            cv_error_free(lerr);
         return NULL;
+    }
     local_lifecycle_check(dom->conn, e);
     if (memcmp(e->uuid, dom->uuid, DOMAIN_UUID_LEN) != 0) {
         char us[DOMAIN_UUID_STRING_LEN];
@@ -104,6 +130,22 @@ static DomainStoreEntry *
 entry_of(CocoonDomain *dom, CvError **err)
 {
     return entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NONE, err);
+}
+
+DomainDef *
+local_domain_read_def(CocoonDomain *dom, bool inactive, DomainStoreEntry **ret_entry,
+                      CvError **err)
+{
+    g_autoptr(DomainStoreEntry) e = entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
+    if (!e)
+        return NULL;
+    g_autofree char *xml = entry_read_xml(dom, e, inactive ? VIR_DOMAIN_XML_INACTIVE : 0, err);
+    if (!xml)
+        return NULL;
+    DomainDef *def = domain_def_parse_string(xml, DOMAIN_DEF_PARSE_NO_GENERATE, err);
+    if (def && ret_entry)
+        *ret_entry = g_steal_pointer(&e);
+    return def;
 }
 
 /* ---- connection -------------------------------------------------------------------------- */
@@ -132,6 +174,8 @@ local_conn_open(const char *uri, const char *root, const char *run, CvError **er
     g_autoptr(DomainStore) store = domain_store_open(root, run, err);
     if (!store)
         return NULL;
+    /* one configuration per process: the daemon and the CLI open one connection */
+    cv_process_set_start_timeout_default(config->start_timeout_ms);
     LocalDriverPriv *priv = g_new0(LocalDriverPriv, 1);
     priv->store = g_steal_pointer(&store);
     priv->config = g_steal_pointer(&config);
@@ -308,6 +352,9 @@ local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int fl
     const CocoonBackend *backend = cocoon_config_backend_for_def(priv->config, def, err);
     if (!backend || backend->validate(def, err) < 0)
         return NULL;
+    /* a generated MAC another domain has is derived again, then stored with the definition */
+    if (host_net_macs_unique(priv->store, def, err) < 0)
+        return NULL;
     g_autofree char *canonical = domain_def_format(def, -1);
     bool created = false;
     if (domain_store_save(priv->store, def->name, def->uuid, canonical, &created, err) < 0)
@@ -341,6 +388,12 @@ local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err
     if (!e->persistent) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID,
                      "cannot undefine transient domain");
+        return -1;
+    }
+    if (local_managed_save_exists(priv_of(dom->conn), dom->name) &&
+        !(flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID,
+                     "Refusing to undefine while domain managed save image exists");
         return -1;
     }
     int nsnaps = local_snapshot_count(dom->conn, dom->name, err);
@@ -440,7 +493,9 @@ local_domain_has_managed_save_image(CocoonDomain *dom, unsigned int flags, CvErr
     if (local_check_flags(flags, 0, "virDomainHasManagedSaveImage", err) < 0)
         return -1;
     g_autoptr(DomainStoreEntry) e = entry_of_flags(dom, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
-    return e ? 0 : -1;
+    if (!e)
+        return -1;
+    return local_managed_save_exists(priv_of(dom->conn), dom->name) ? 1 : 0;
 }
 
 static int
@@ -568,6 +623,21 @@ const CocoonDriver local_driver = {
     .domainGetOSType = local_domain_get_os_type,
     .domainHasManagedSaveImage = local_domain_has_managed_save_image,
     .domainOpenConsole = local_domain_open_console,
+    .connectGetMaxVcpus = local_connect_get_max_vcpus,
+    .nodeGetFreeMemory = local_node_get_free_memory,
+    .nodeGetCPUMap = local_node_get_cpu_map,
+    .nodeGetCellsFreeMemory = local_node_get_cells_free_memory,
+    .connectGetDomainCapabilities = local_connect_get_domain_capabilities,
+    .domainGetMaxMemory = local_domain_get_max_memory,
+    .domainGetVcpusFlags = local_domain_get_vcpus_flags,
+    .domainGetVcpus = local_domain_get_vcpus,
+    .domainGetCPUStats = local_domain_get_cpu_stats,
+    .domainMemoryStats = local_domain_memory_stats,
+    .domainBlockStats = local_domain_block_stats,
+    .domainInterfaceStats = local_domain_interface_stats,
+    .connectGetAllDomainStats = local_connect_get_all_domain_stats,
+    .domainSetMemoryFlags = local_domain_set_memory_flags,
+    .domainSetVcpusFlags = local_domain_set_vcpus_flags,
     .domainCreateWithFlags = local_domain_create_with_flags,
     .domainCreateXML = local_domain_create_xml,
     .domainShutdownFlags = local_domain_shutdown_flags,
@@ -589,6 +659,10 @@ const CocoonDriver local_driver = {
     .domainSnapshotHasMetadata = local_domain_snapshot_has_metadata,
     .domainRevertToSnapshot = local_domain_revert_to_snapshot,
     .domainSnapshotDelete = local_domain_snapshot_delete,
+    .domainSaveFlags = local_domain_save_flags,
+    .domainRestoreFlags = local_domain_restore_flags,
+    .domainManagedSave = local_domain_managed_save,
+    .domainManagedSaveRemove = local_domain_managed_save_remove,
     .cocoonSnapshotExport = local_snapshot_export,
     .cocoonSnapshotImport = local_snapshot_import,
     .cocoonGarbageCollect = local_garbage_collect,

@@ -166,7 +166,7 @@ clone_start(Clone *c, LocalJob *job, unsigned int flags, CvError **err)
         .binds = (const char *const *)c->binds->pdata,
     };
     bool paused = (flags & COCOON_CLONE_PAUSED) || strcmp(m->state, "paused") == 0;
-    if (local_job_start_restore(job, c->def, &files, paused, err) < 0)
+    if (local_job_start_restore(job, c->def, &files, paused, false, err) < 0)
         return -1;
     domain_watch_wake(job->priv);
     return 0;

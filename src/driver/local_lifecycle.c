@@ -7,6 +7,8 @@
 #include "driver/domain_events.h"
 #include "driver/domain_launch.h"
 #include "driver/domain_watch.h"
+#include "driver/host_net_mac.h"
+#include "driver/local_save.h"
 #include "util/cv_process.h"
 
 /*
@@ -20,16 +22,19 @@
 #define STOP_TERM_MS 10000
 #define STOP_KILL_MS 5000
 
+/* The environment overrides cocoon.conf's [timeouts], which overrides the defaults above. */
 static unsigned int
-shutdown_timeout_ms(void)
+shutdown_timeout_ms(const LocalDriverPriv *priv)
 {
-    return local_timeout_ms("COCOON_SHUTDOWN_TIMEOUT_MS", SHUTDOWN_TIMEOUT_MS);
+    unsigned int conf = priv->config->shutdown_timeout_ms;
+    return local_timeout_ms("COCOON_SHUTDOWN_TIMEOUT_MS", conf ? conf : SHUTDOWN_TIMEOUT_MS);
 }
 
 static unsigned int
-stop_term_ms(void)
+stop_term_ms(const LocalDriverPriv *priv)
 {
-    return local_timeout_ms("COCOON_STOP_TIMEOUT_MS", STOP_TERM_MS);
+    unsigned int conf = priv->config->stop_timeout_ms;
+    return local_timeout_ms("COCOON_STOP_TIMEOUT_MS", conf ? conf : STOP_TERM_MS);
 }
 
 typedef enum {
@@ -70,8 +75,20 @@ local_op_run(CocoonDomain *dom, unsigned int flags, const LocalOp *op, CvError *
     if (local_check_flags(flags, op->flags_allowed, op->api, err) < 0)
         return -1;
     LocalJob job;
-    if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, err) < 0)
+    CvError *lerr = NULL;
+    int begun = local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, &lerr);
+    /* a handle whose name is stale: the domain is found by its uuid */
+    if (begun < 0 && lerr->code == VIR_ERR_NO_DOMAIN && local_domain_refresh_name(dom)) {
+        cv_error_free(g_steal_pointer(&lerr));
+        begun = local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, &lerr);
+    }
+    if (begun < 0) {
+        if (err && !*err)
+            *err = lerr;
+        else
+            cv_error_free(lerr);
         return -1;
+    }
     int rc = -1;
     int before = job.st.state;
     if (check_state(&job, op->need, err) < 0 || op->act(&job, flags, err) < 0)
@@ -97,6 +114,10 @@ out:
 static int
 act_start(LocalJob *job, unsigned int flags, CvError **err)
 {
+    /* a managed save image is resumed rather than booted (and then removed) */
+    int restored = local_managed_save_start(job, flags, err);
+    if (restored != 0)
+        return restored < 0 ? -1 : 0;
     g_autoptr(DomainDef) def =
         domain_store_load_def(job->priv->store, job->name, false, job->uuid, err);
     if (!def)
@@ -146,7 +167,7 @@ local_domain_create_xml(CocoonConn *conn, const char *xml, unsigned int flags, C
     } else if (domain_status_is_active(&job.st)) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID, "domain '%s' is already active",
                      def->name);
-    } else {
+    } else if (host_net_macs_unique(job.priv->store, def, err) == 0) {
         memcpy(job.uuid, def->uuid, DOMAIN_UUID_LEN);
         if (local_job_start(&job, def, flags & VIR_DOMAIN_START_PAUSED, -1, err) == 0) {
             dom = cocoon_domain_new(conn, def->name, def->uuid, job.st.id);
@@ -242,12 +263,12 @@ act_destroy(LocalJob *job, unsigned int flags, CvError **err)
             cv_error_set_errno(err, VIR_FROM_CH, errno, "failed to kill process %d", (int)pid);
             return -1;
         }
-        if (!cv_process_wait_exit(pid, start, stop_term_ms())) {
+        if (!cv_process_wait_exit(pid, start, stop_term_ms(job->priv))) {
             cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_FAILED,
                          "failed to terminate process %d with SIGTERM", (int)pid);
             return -1;
         }
-    } else if (cv_process_stop(pid, start, stop_term_ms(), STOP_KILL_MS, err) < 0) {
+    } else if (cv_process_stop(pid, start, stop_term_ms(job->priv), STOP_KILL_MS, err) < 0) {
         return -1;
     }
     local_job_stopped(job, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
@@ -319,22 +340,23 @@ static const LocalOp op_shutdown = {
 static void
 shutdown_wait(CocoonDomain *dom, pid_t pid, unsigned long long start)
 {
-    bool gone = cv_process_wait_exit(pid, start, shutdown_timeout_ms());
+    LocalDriverPriv *priv = dom->conn->priv;
+    bool gone = cv_process_wait_exit(pid, start, shutdown_timeout_ms(priv));
     LocalJob job;
     if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, NULL) < 0)
         return;
     if (!gone && job.st.pid == pid && job.st.start_time == start &&
         job.st.stop_intent == DOMAIN_STOP_INTENT_SHUTDOWN &&
-        cv_process_stop(pid, start, stop_term_ms(), STOP_KILL_MS, NULL) == 0)
+        cv_process_stop(pid, start, stop_term_ms(priv), STOP_KILL_MS, NULL) == 0)
         local_job_stopped(&job, VIR_DOMAIN_SHUTOFF_DESTROYED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
     local_job_end(&job);
 }
 
 /*
  * As virsh's, shutdown returns once the guest has been asked; the guest powers off by itself.
- * One that does not is stopped after COCOON_SHUTDOWN_TIMEOUT_MS by the VMM's waiter, which
- * outlives this process (an embedded cocoonvirsh exits at once), and the domain then reads
- * shut off (destroyed).
+ * One that does not is stopped after the shutdown timeout (cocoon.conf's [timeouts] shutdown,
+ * COCOON_SHUTDOWN_TIMEOUT_MS) by the VMM's waiter, which outlives this process (an embedded
+ * cocoonvirsh exits at once), and the domain then reads shut off (destroyed).
  */
 int
 local_domain_shutdown_flags(CocoonDomain *dom, unsigned int flags, CvError **err)
@@ -345,8 +367,8 @@ local_domain_shutdown_flags(CocoonDomain *dom, unsigned int flags, CvError **err
         return -1;
     if (domain_store_status(priv->store, dom->name, &st, NULL) == 0) {
         if (domain_status_is_active(&st) &&
-            domain_launch_request_stop(priv->store, dom->name, &st, shutdown_timeout_ms(),
-                                       stop_term_ms(), NULL) < 0)
+            domain_launch_request_stop(priv->store, dom->name, &st, shutdown_timeout_ms(priv),
+                                       stop_term_ms(priv), NULL) < 0)
             shutdown_wait(dom, st.pid, st.start_time);
         domain_status_clear(&st);
     }
@@ -361,17 +383,22 @@ act_reboot(LocalJob *job, unsigned int flags, CvError **err)
     if (!backend)
         return -1;
     BackendVm vm = local_job_vm(job);
-    if (backend->reboot)
-        return backend->reboot(&vm, err);
+    if (backend->reboot) {
+        if (backend->reboot(&vm, err) < 0)
+            return -1;
+        local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
+        return 0;
+    }
 
     if (job_intend(job, DOMAIN_STOP_INTENT_REBOOT, err) < 0)
         return -1;
     /* the guest resets itself on Ctrl+Alt+Del (reboot=k); one that does not is reset hard */
     if (job_request_shutdown(job, flags, NULL) < 0 ||
-        !cv_process_wait_exit(vm.pid, vm.start_time, shutdown_timeout_ms()))
-        cv_process_stop(vm.pid, vm.start_time, stop_term_ms(), STOP_KILL_MS, NULL);
+        !cv_process_wait_exit(vm.pid, vm.start_time, shutdown_timeout_ms(job->priv)))
+        cv_process_stop(vm.pid, vm.start_time, stop_term_ms(job->priv), STOP_KILL_MS, NULL);
     if (local_job_restart(job, err) < 0)
         return -1;
+    local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
     domain_watch_wake(job->priv);
     return 0;
 }
@@ -396,7 +423,7 @@ local_domain_reboot(CocoonDomain *dom, unsigned int flags, CvError **err)
 
 int
 local_connect_domain_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                                        CocoonDomainEventLifecycleFunc cb, void *opaque,
+                                        CocoonDomainEventFunc cb, void *opaque,
                                         GDestroyNotify free_opaque, CvError **err)
 {
     LocalDriverPriv *priv = conn->priv;

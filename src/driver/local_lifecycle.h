@@ -18,7 +18,7 @@ int local_domain_reboot(CocoonDomain *dom, unsigned int flags, CvError **err);
 int local_domain_suspend(CocoonDomain *dom, CvError **err);
 int local_domain_resume(CocoonDomain *dom, CvError **err);
 int local_connect_domain_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                                            CocoonDomainEventLifecycleFunc cb, void *opaque,
+                                            CocoonDomainEventFunc cb, void *opaque,
                                             GDestroyNotify free_opaque, CvError **err);
 int local_connect_domain_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err);
 
@@ -64,6 +64,12 @@ int local_job_begin(CocoonConn *conn, const char *name, const unsigned char *uui
 /** local_job_end: release the lock and free the job. */
 void local_job_end(LocalJob *job);
 
+/**
+ * local_job_write_live_def: write def as the definition job's domain runs with (what dumpxml
+ * of a running domain reads), with id. 0 or -1 with *err.
+ */
+int local_job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err);
+
 /** local_job_save: write job->st to the status file. 0 or -1 with *err. */
 int local_job_save(LocalJob *job, CvError **err);
 
@@ -81,12 +87,12 @@ BackendVm local_job_vm(const LocalJob *job);
 int local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err);
 
 /**
- * local_job_start_restore: local_job_start with a new id, restoring def's VM from files (a
- * snapshot) on a fresh VMM instead of booting it; STARTED FROM_SNAPSHOT, reason
- * RUNNING/PAUSED_FROM_SNAPSHOT.
+ * local_job_start_restore: local_job_start with a new id, restoring def's VM from files on a
+ * fresh VMM instead of booting it. saved: a save image (STARTED RESTORED, reason RESTORED /
+ * PAUSED USER), else a snapshot (STARTED FROM_SNAPSHOT, reason *_FROM_SNAPSHOT).
  */
 int local_job_start_restore(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files,
-                            bool paused, CvError **err);
+                            bool paused, bool saved, CvError **err);
 
 /**
  * local_job_stopped: the VMM is gone (or going: it is stopped first): release what the boot

@@ -33,7 +33,9 @@ local_lifecycle_emit(CocoonConn *conn, const char *name, const unsigned char *uu
                      int event, int detail)
 {
     LocalDriverPriv *priv = conn->priv;
-    domain_events_emit(priv->events, conn, name, uuid, id, event, detail);
+    CocoonDomainEvent ev = {.event_id = VIR_DOMAIN_EVENT_ID_LIFECYCLE, .event = event,
+                            .detail = detail};
+    domain_events_emit(priv->events, conn, name, uuid, id, &ev);
 }
 
 static void
@@ -99,9 +101,8 @@ local_job_stopped(LocalJob *job, int reason, int detail)
     local_lifecycle_emit(job->conn, job->name, job->uuid, -1, VIR_DOMAIN_EVENT_STOPPED, detail);
 }
 
-/* Write the definition the domain runs with (dumpxml of a running domain reads it). */
-static int
-job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err)
+int
+local_job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err)
 {
     g_autofree char *live = domain_store_live_dir(job->priv->store, job->name);
     g_autofree char *path = g_build_filename(live, LIVE_DEF_FILE, NULL);
@@ -111,8 +112,8 @@ job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **err)
 
 /* Boot def, or restore it from files (a snapshot) when files is not NULL. */
 static int
-job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool paused,
-          int keep_id, CvError **err)
+job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool saved,
+          bool paused, int keep_id, CvError **err)
 {
     LocalDriverPriv *priv = job->priv;
     DomainStatus prior;
@@ -133,7 +134,9 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
         return -1;
     }
     st.state = paused ? VIR_DOMAIN_PAUSED : VIR_DOMAIN_RUNNING;
-    if (files)
+    if (files && saved)
+        st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_RESTORED;
+    else if (files)
         st.reason = paused ? VIR_DOMAIN_PAUSED_FROM_SNAPSHOT : VIR_DOMAIN_RUNNING_FROM_SNAPSHOT;
     else
         st.reason = paused ? VIR_DOMAIN_PAUSED_USER : VIR_DOMAIN_RUNNING_BOOTED;
@@ -141,7 +144,7 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
     st.persistent = job->persistent;
     domain_status_clear(&job->st);
     job->st = st;
-    if (job_write_live_def(job, def, id, err) < 0 || local_job_save(job, err) < 0) {
+    if (local_job_write_live_def(job, def, id, err) < 0 || local_job_save(job, err) < 0) {
         cv_error_prefix(err, "cannot start domain '%s': ", job->name);
         domain_launch_teardown(priv->store, job->name, &job->st);
         domain_status_clear(&job->st);
@@ -153,7 +156,9 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
     domain_status_clear(&prior);
     if (keep_id < 0) {
         job_emit(job, VIR_DOMAIN_EVENT_STARTED,
-                 files ? VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT : VIR_DOMAIN_EVENT_STARTED_BOOTED);
+                 !files  ? VIR_DOMAIN_EVENT_STARTED_BOOTED
+                 : saved ? VIR_DOMAIN_EVENT_STARTED_RESTORED
+                         : VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT);
         if (paused)
             job_emit(job, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
     }
@@ -163,14 +168,14 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
 int
 local_job_start(LocalJob *job, DomainDef *def, bool paused, int keep_id, CvError **err)
 {
-    return job_start(job, def, NULL, paused, keep_id, err);
+    return job_start(job, def, NULL, false, paused, keep_id, err);
 }
 
 int
 local_job_start_restore(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files,
-                        bool paused, CvError **err)
+                        bool paused, bool saved, CvError **err)
 {
-    return job_start(job, def, files, paused, -1, err);
+    return job_start(job, def, files, saved, paused, -1, err);
 }
 
 int
@@ -249,7 +254,8 @@ job_reconcile_exit(LocalJob *job)
             break; /* it crashed meanwhile */
         return;
     case DOMAIN_STOP_INTENT_REBOOT:
-        local_job_restart(job, NULL);
+        if (local_job_restart(job, NULL) == 0)
+            local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
         return;
     default:
         break;
@@ -262,10 +268,10 @@ job_reconcile_exit(LocalJob *job)
     if (clean) {
         /* FC exits 0 when the guest resets (reboot=k); CH when the guest powers off */
         int which = fc ? 1 : 0;
-        if (action_restarts(job_action(job, which)))
-            local_job_restart(job, NULL);
-        else
+        if (!action_restarts(job_action(job, which)))
             local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        else if (local_job_restart(job, NULL) == 0 && fc) /* FC's guest reset */
+            local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
         return;
     }
     if (action_restarts(job_action(job, 2)))

@@ -21,7 +21,10 @@
  * a stop or another snapshot of the same domain halfway.
  */
 
-#define SNAP_STOP_TERM_MS 10000
+/* The VM a revert (or --halt, or a save) stops is discarded or saved already: no guest has
+ * anything to finish, so the VMM is killed at once rather than asked (a Firecracker that just
+ * wrote its memory takes long to go on SIGTERM on this kind of host). */
+#define SNAP_STOP_TERM_MS 0
 #define SNAP_STOP_KILL_MS 5000
 
 static const char *
@@ -188,15 +191,14 @@ file_size(const SnapshotMeta *m, const char *rel)
     return path && stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0;
 }
 
-/* Save the paused VM's state into the staging folder. */
-static int
-create_save_vm(SnapCreate *c, CvError **err)
+int
+local_snapshot_save_vm(LocalJob *job, const CocoonBackend *backend, SnapshotMeta *m,
+                       CvError **err)
 {
-    SnapshotMeta *m = c->meta;
-    BackendVm vm = local_job_vm(c->job);
+    BackendVm vm = local_job_vm(job);
     BackendSnapshotFiles files = {0};
     g_autofree char *vmstate = NULL, *memory = NULL, *ch_dir = NULL;
-    if (c->backend->kind == BACKEND_FIRECRACKER) {
+    if (backend->kind == BACKEND_FIRECRACKER) {
         m->vmstate = g_strdup(SNAPSHOT_VMSTATE_FILE);
         m->memory_file = g_strdup(SNAPSHOT_MEMORY_FILE);
         files.vmstate = vmstate = snapshot_meta_path(m, m->vmstate);
@@ -207,12 +209,12 @@ create_save_vm(SnapCreate *c, CvError **err)
         if (cv_dir_ensure(ch_dir, 0700, err) < 0)
             return -1;
     }
-    if (!c->backend->snapshot_save) {
+    if (!backend->snapshot_save) {
         cv_error_set(err, VIR_FROM_DOMAIN_SNAPSHOT, VIR_ERR_NO_SUPPORT,
-                     "the %s backend cannot save a VM", c->backend->name);
+                     "the %s backend cannot save a VM", backend->name);
         return -1;
     }
-    if (c->backend->snapshot_save(&vm, &files, err) < 0)
+    if (backend->snapshot_save(&vm, &files, err) < 0)
         return -1;
     if (m->memory_file) {
         m->memory_size = file_size(m, m->memory_file);
@@ -223,9 +225,19 @@ create_save_vm(SnapCreate *c, CvError **err)
     return 0;
 }
 
-/* Stop the VMM of job (destroy), recording the stop as reason/detail. */
-static int
-job_stop(LocalJob *job, int reason, int detail, CvError **err)
+int
+local_snapshot_restore_vm(LocalJob *job, DomainDef *def, const SnapshotMeta *m, bool paused,
+                          bool saved, CvError **err)
+{
+    g_autofree char *vmstate = snapshot_meta_path(m, m->vmstate);
+    g_autofree char *mem = snapshot_meta_path(m, m->memory_file);
+    g_autofree char *ch_dir = snapshot_meta_path(m, m->ch_dir);
+    BackendSnapshotFiles files = {.vmstate = vmstate, .memory = mem, .ch_dir = ch_dir};
+    return local_job_start_restore(job, def, &files, paused, saved, err);
+}
+
+int
+local_snapshot_job_stop(LocalJob *job, int reason, int detail, CvError **err)
 {
     job->st.stop_intent = DOMAIN_STOP_INTENT_DESTROY;
     if (local_job_save(job, err) < 0 ||
@@ -247,7 +259,7 @@ create_take(SnapCreate *c, unsigned int flags, CvError **err)
         if (c->was_running && b->suspend(&vm, err) < 0)
             return -1;
         if (!c->disk_only)
-            rc = create_save_vm(c, err);
+            rc = local_snapshot_save_vm(c->job, b, c->meta, err);
         if (rc == 0)
             rc = create_capture_disks(c, err);
         if (c->was_running && !(rc == 0 && (flags & VIR_DOMAIN_SNAPSHOT_CREATE_HALT))) {
@@ -308,7 +320,7 @@ create_snapshot(SnapCreate *c, const SnapshotXmlRequest *req, unsigned int flags
     }
     snapshot_meta_set_current(root_of(job), job->name, m->name, NULL);
     if (c->active && (flags & VIR_DOMAIN_SNAPSHOT_CREATE_HALT))
-        return job_stop(job, VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT,
+        return local_snapshot_job_stop(job, VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT,
                         VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT, err);
     return 0;
 }
@@ -461,7 +473,7 @@ revert_run(LocalJob *job, const SnapshotMeta *m, unsigned int flags, CvError **e
         return -1;
     }
     if (domain_status_is_active(&job->st) &&
-        job_stop(job, VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT, VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT,
+        local_snapshot_job_stop(job, VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT, VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT,
                  err) < 0)
         return -1;
     if (revert_disks(m, err) < 0)
@@ -470,11 +482,7 @@ revert_run(LocalJob *job, const SnapshotMeta *m, unsigned int flags, CvError **e
                   (strcmp(m->state, "paused") == 0 && !(flags & VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING));
     int rc = 0;
     if (memory) {
-        g_autofree char *vmstate = snapshot_meta_path(m, m->vmstate);
-        g_autofree char *mem = snapshot_meta_path(m, m->memory_file);
-        g_autofree char *ch_dir = snapshot_meta_path(m, m->ch_dir);
-        BackendSnapshotFiles files = {.vmstate = vmstate, .memory = mem, .ch_dir = ch_dir};
-        rc = local_job_start_restore(job, def, &files, paused, err);
+        rc = local_snapshot_restore_vm(job, def, m, paused, false, err);
     } else if (flags & (VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)) {
         rc = local_job_start(job, def, paused, -1, err);
     }

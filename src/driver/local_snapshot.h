@@ -1,6 +1,8 @@
 #pragma once
 
 #include "driver/driver.h"
+#include "driver/local_lifecycle.h"
+#include "snapshot/snapshot_meta.h"
 
 /*
  * The local driver's snapshot entry points (local_snapshot.c: create, revert, delete;
@@ -37,3 +39,22 @@ int local_domain_snapshot_has_metadata(CocoonDomainSnapshot *snap, unsigned int 
  * local_snapshot_count: how many snapshots dom has (undefine's check), or -1 with *err.
  */
 int local_snapshot_count(CocoonConn *conn, const char *dom, CvError **err);
+
+/* ---- shared with save/restore (local_save.c) ------------------------------------------- */
+
+/**
+ * local_snapshot_save_vm: save the paused VM of job into m's folder (FC: vmstate + memory;
+ * CH: ch/), recording the files and the memory size in m. 0 or -1 with *err.
+ */
+int local_snapshot_save_vm(LocalJob *job, const CocoonBackend *backend, SnapshotMeta *m,
+                           CvError **err);
+
+/**
+ * local_snapshot_restore_vm: start def by restoring the VM saved in m, paused or running;
+ * saved: m is a save image (reason and event RESTORED), else a snapshot (FROM_SNAPSHOT).
+ */
+int local_snapshot_restore_vm(LocalJob *job, DomainDef *def, const SnapshotMeta *m, bool paused,
+                              bool saved, CvError **err);
+
+/** local_snapshot_job_stop: stop job's VMM as a destroy, recorded as reason/detail. */
+int local_snapshot_job_stop(LocalJob *job, int reason, int detail, CvError **err);

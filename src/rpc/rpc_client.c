@@ -181,8 +181,14 @@ rpc_client_disconnect(RpcClient *c)
         rpc_stream_close(l->data, true);
     g_list_free(streams);
     rpc_event_deregister_all(srv, events, legacy);
-    if (g_hash_table_remove(srv->clients, c))
+    if (g_hash_table_remove(srv->clients, c)) {
+        if (srv->config.log) {
+            g_autofree char *msg =
+                g_strdup_printf("client %" G_GUINT64_FORMAT " disconnected", c->id);
+            srv->config.log(false, msg, srv->config.log_opaque);
+        }
         rpc_server_defer_free(srv, c, (GDestroyNotify)rpc_client_unref);
+    }
 }
 
 /* Hand complete messages in the buffer to the dispatcher. -1: disconnect now. */

@@ -56,6 +56,14 @@ extern const RpcProcedure rpc_stream_procedures[];
 extern const size_t rpc_stream_procedures_len;
 extern const RpcProcedure rpc_event_procedures[];
 extern const size_t rpc_event_procedures_len;
+extern const RpcProcedure rpc_save_procedures[];
+extern const size_t rpc_save_procedures_len;
+extern const RpcProcedure rpc_snapshot_procedures[];
+extern const size_t rpc_snapshot_procedures_len;
+extern const RpcProcedure rpc_node_procedures[];
+extern const size_t rpc_node_procedures_len;
+extern const RpcProcedure rpc_stats_procedures[];
+extern const size_t rpc_stats_procedures_len;
 extern const RpcProcedure rpc_cocoon_procedures[];
 extern const size_t rpc_cocoon_procedures_len;
 extern const RpcProcedure rpc_cocoon_ext_procedures[]; /* rpc_dispatch_cocoon.c */
@@ -84,6 +92,10 @@ int rpc_domain_call_flags(RpcCall *call, RpcDomainFlagsFunc fn, const cvr_nonnul
 /** rpc_domain_call: as rpc_domain_call_flags, for a driver member that takes no flags. */
 int rpc_domain_call(RpcCall *call, RpcDomainFunc fn, const cvr_nonnull_domain *d,
                     CvError **err);
+
+/** rpc_typed_params_to_wire: p as a new wire array (*ret_val, *ret_len); freed by xdr_free. */
+void rpc_typed_params_to_wire(const CocoonTypedParams *p, cvr_typed_param **ret_val,
+                              u_int *ret_len);
 
 /** rpc_call_reply_header: the header of call's REPLY with status OK. */
 cvr_message_header rpc_call_reply_header(const RpcCall *call);

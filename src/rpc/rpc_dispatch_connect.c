@@ -210,13 +210,8 @@ const RpcProcedure rpc_connect_procedures[] = {
      RPC_XDR(cvr_connect_domain_xml_to_native_ret), connect_domain_xml_to_native,
      RPC_PROC_WRITE},
     /* no driver member answers these yet: NO_SUPPORT, with their names */
-    {CVR_PROC_CONNECT_GET_MAX_VCPUS, "virConnectGetMaxVcpus",
-     RPC_XDR(cvr_connect_get_max_vcpus_args), RPC_XDR(cvr_connect_get_max_vcpus_ret), NULL, 0},
     {CVR_PROC_NODE_GET_SECURITY_MODEL, "virNodeGetSecurityModel", RPC_NONE,
      RPC_XDR(cvr_node_get_security_model_ret), NULL, 0},
-    {CVR_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, "virConnectGetDomainCapabilities",
-     RPC_XDR(cvr_connect_get_domain_capabilities_args),
-     RPC_XDR(cvr_connect_get_domain_capabilities_ret), NULL, 0},
 };
 const size_t rpc_connect_procedures_len = G_N_ELEMENTS(rpc_connect_procedures);
 

@@ -287,18 +287,11 @@ const RpcProcedure rpc_domain_procedures[] = {
     {CVR_PROC_DOMAIN_GET_OS_TYPE, "virDomainGetOSType", RPC_XDR(cvr_domain_args),
      RPC_XDR(cvr_domain_get_os_type_ret), domain_get_os_type, RPC_PROC_INLINE},
     /* no driver member answers these yet: NO_SUPPORT, with their names */
-    {CVR_PROC_DOMAIN_GET_VCPUS_FLAGS, "virDomainGetVcpusFlags", RPC_XDR(cvr_domain_flags_args),
-     RPC_XDR(cvr_int_ret), NULL, 0},
     {CVR_PROC_DOMAIN_IS_UPDATED, "virDomainIsUpdated", RPC_XDR(cvr_domain_args),
      RPC_XDR(cvr_int_ret), NULL, 0},
     {CVR_PROC_DOMAIN_GET_SECURITY_LABEL, "virDomainGetSecurityLabel", RPC_XDR(cvr_domain_args),
      RPC_XDR(cvr_domain_get_security_label_ret), NULL, 0},
     {CVR_PROC_DOMAIN_GET_MESSAGES, "virDomainGetMessages", RPC_XDR(cvr_domain_flags_args),
      RPC_XDR(cvr_domain_get_messages_ret), NULL, 0},
-    {CVR_PROC_DOMAIN_SNAPSHOT_NUM, "virDomainSnapshotNum", RPC_XDR(cvr_domain_flags_args),
-     RPC_XDR(cvr_int_ret), NULL, 0},
-    {CVR_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, "virDomainListAllSnapshots",
-     RPC_XDR(cvr_domain_list_all_snapshots_args), RPC_XDR(cvr_domain_list_all_snapshots_ret),
-     NULL, 0},
 };
 const size_t rpc_domain_procedures_len = G_N_ELEMENTS(rpc_domain_procedures);

@@ -23,31 +23,86 @@ event_reg_free(gpointer p)
     g_free(reg);
 }
 
-static void
-event_lifecycle(CocoonConn *conn, const CocoonDomain *dom, int event, int detail, void *opaque)
+/* The message of ev for reg (the legacy or the callback form), or NULL when ev has none
+ * there. */
+static GBytes *
+event_encode(const RpcEventReg *reg, const CocoonDomain *dom, const CocoonDomainEvent *ev)
 {
-    RpcEventReg *reg = opaque;
     cvr_message_header h = {.prog = CVR_REMOTE_PROGRAM,
                             .vers = CVR_REMOTE_VERSION,
                             .type = CVR_MESSAGE,
                             .serial = 0,
                             .status = CVR_OK};
-    cvr_domain_event_callback_lifecycle_msg m = {.callbackID = reg->callback_id};
-    m.msg.dom.name = dom->name;
-    memcpy(m.msg.dom.uuid, dom->uuid, CVR_UUID_LEN);
-    m.msg.dom.id = dom->id;
-    m.msg.event = event;
-    m.msg.detail = detail;
-    GBytes *msg;
-    if (reg->legacy) {
-        h.proc = CVR_PROC_DOMAIN_EVENT_LIFECYCLE;
-        msg = rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_lifecycle_msg, &m.msg, NULL);
-    } else {
+    cvr_nonnull_domain wdom = {.name = dom->name, .id = dom->id};
+    memcpy(wdom.uuid, dom->uuid, CVR_UUID_LEN);
+    switch (ev->event_id) {
+    case VIR_DOMAIN_EVENT_ID_LIFECYCLE: {
+        cvr_domain_event_callback_lifecycle_msg m = {
+            .callbackID = reg->callback_id,
+            .msg = {.dom = wdom, .event = ev->event, .detail = ev->detail}};
+        if (reg->legacy) {
+            h.proc = CVR_PROC_DOMAIN_EVENT_LIFECYCLE;
+            return rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_lifecycle_msg, &m.msg,
+                                      NULL);
+        }
         h.proc = CVR_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE;
-        msg = rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_callback_lifecycle_msg, &m,
-                                 NULL);
+        return rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_callback_lifecycle_msg, &m,
+                                  NULL);
     }
-    rpc_client_send(reg->client, msg);
+    case VIR_DOMAIN_EVENT_ID_REBOOT: {
+        cvr_domain_event_callback_reboot_msg m = {.callbackID = reg->callback_id, .dom = wdom};
+        if (reg->legacy) {
+            h.proc = CVR_PROC_DOMAIN_EVENT_REBOOT;
+            return rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_reboot_msg, &m.dom,
+                                      NULL);
+        }
+        h.proc = CVR_PROC_DOMAIN_EVENT_CALLBACK_REBOOT;
+        return rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_callback_reboot_msg, &m,
+                                  NULL);
+    }
+    case VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE: {
+        cvr_domain_event_callback_balloon_change_msg m = {
+            .callbackID = reg->callback_id, .dom = wdom, .actual = ev->actual_kib};
+        if (reg->legacy) {
+            cvr_domain_event_balloon_change_msg l = {.dom = wdom, .actual = ev->actual_kib};
+            h.proc = CVR_PROC_DOMAIN_EVENT_BALLOON_CHANGE;
+            return rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_balloon_change_msg, &l,
+                                      NULL);
+        }
+        h.proc = CVR_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE;
+        return rpc_message_encode(&h, (xdrproc_t)xdr_cvr_domain_event_callback_balloon_change_msg,
+                                  &m, NULL);
+    }
+    case VIR_DOMAIN_EVENT_ID_JOB_COMPLETED: {
+        if (reg->legacy)
+            return NULL; /* libvirt has no legacy form of it */
+        cvr_domain_event_callback_job_completed_msg m = {.callbackID = reg->callback_id,
+                                                         .dom = wdom};
+        rpc_typed_params_to_wire(ev->params, &m.params.params_val, &m.params.params_len);
+        h.proc = CVR_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED;
+        GBytes *msg = rpc_message_encode(
+            &h, (xdrproc_t)xdr_cvr_domain_event_callback_job_completed_msg, &m, NULL);
+        for (u_int i = 0; i < m.params.params_len; i++) {
+            g_free(m.params.params_val[i].field);
+            if (m.params.params_val[i].value.type == VIR_TYPED_PARAM_STRING)
+                g_free(m.params.params_val[i].value.cvr_typed_param_value_u.s);
+        }
+        g_free(m.params.params_val);
+        return msg;
+    }
+    default:
+        return NULL; /* never raised */
+    }
+}
+
+static void
+event_deliver(CocoonConn *conn, const CocoonDomain *dom, const CocoonDomainEvent *ev,
+              void *opaque)
+{
+    RpcEventReg *reg = opaque;
+    GBytes *msg = event_encode(reg, dom, ev);
+    if (msg)
+        rpc_client_send(reg->client, msg);
 }
 
 /* Register with the driver; on success *ret_driver_id. */
@@ -56,18 +111,13 @@ event_register(RpcCall *call, int event_id, const cvr_nonnull_domain *filter, bo
                int callback_id, int *ret_driver_id, CvError **err)
 {
     RPC_REQUIRE(call, connectDomainEventRegisterAny, err);
-    if (event_id != VIR_DOMAIN_EVENT_ID_LIFECYCLE) {
-        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_ARGUMENT_UNSUPPORTED,
-                     "domain event %d is not supported", event_id);
-        return -1;
-    }
     g_autoptr(CocoonDomain) dom = filter ? rpc_domain_from_wire(call, filter) : NULL;
     RpcEventReg *reg = g_new0(RpcEventReg, 1);
     reg->client = rpc_client_ref(call->client);
     reg->callback_id = callback_id;
     reg->legacy = legacy;
     int id = RPC_DRIVER(call, connectDomainEventRegisterAny)(call->conn, dom, event_id,
-                                                             event_lifecycle, reg,
+                                                             event_deliver, reg,
                                                              event_reg_free, err);
     if (id < 0) {
         event_reg_free(reg); /* not registered: the driver did not take it */

@@ -150,8 +150,9 @@ rpc_message_decode_body(const guint8 *buf, size_t len, xdrproc_t filter, void *b
     bool exact = ok && xdr_getpos(&xdr) == len;
     xdr_destroy(&xdr);
     if (!exact) {
-        if (ok)
-            xdr_free(filter, body);
+        /* a decode that failed half-way keeps what it allocated before: the members are
+         * zeroed first, so freeing the partial result is safe */
+        xdr_free(filter, body);
         memset(body, 0, body_size);
         cv_error_set(err, VIR_FROM_RPC, VIR_ERR_RPC, "cannot decode the arguments (%zu bytes)",
                      len);

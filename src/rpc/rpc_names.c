@@ -1,142 +1,19 @@
 #include <stddef.h>
 
 #include "rpc_dispatch.h"
+#include "rpc_names_table.h"
 
 /*
- * libvirt's API names of REMOTE_PROGRAM procedures we do not serve, so a NO_SUPPORT error
- * reads as libvirtd's does ("… not supported by the connection driver: virNetworkLookupByName").
- * The procedures we serve carry their names in their tables; unknown numbers are reported by
- * number.
+ * libvirt's API names of REMOTE_PROGRAM procedures, so a NO_SUPPORT error for one we do not
+ * serve reads as libvirtd's does ("… not supported by the connection driver:
+ * virNetworkCreateXML"). The table is generated from libvirt's own procedure list
+ * (remote_procedures.txt); numbers past it are reported by number.
  */
-
-typedef struct {
-    int proc;
-    const char *api;
-} ProcName;
-
-static const ProcName names[] = {
-    {8, "virDomainAttachDevice"},
-    {13, "virDomainDetachDevice"},
-    {17, "virDomainGetMaxMemory"},
-    {18, "virDomainGetMaxVcpus"},
-    {20, "virDomainGetVcpus"},
-    {21, "virConnectListDefinedDomains"},
-    {25, "virConnectNumOfDefinedDomains"},
-    {26, "virDomainPinVcpu"},
-    {30, "virDomainSetMaxMemory"},
-    {31, "virDomainSetMemory"},
-    {32, "virDomainSetVcpus"},
-    {36, "virConnectListDefinedNetworks"},
-    {37, "virConnectListDomains"},
-    {38, "virConnectListNetworks"},
-    {41, "virNetworkDefineXML"},
-    {43, "virNetworkGetXMLDesc"},
-    {46, "virNetworkLookupByName"},
-    {47, "virNetworkLookupByUUID"},
-    {50, "virConnectNumOfDefinedNetworks"},
-    {52, "virConnectNumOfNetworks"},
-    {53, "virDomainCoreDump"},
-    {54, "virDomainRestore"},
-    {55, "virDomainSave"},
-    {56, "virDomainGetSchedulerType"},
-    {64, "virDomainBlockStats"},
-    {65, "virDomainInterfaceStats"},
-    {71, "virConnectNumOfStoragePools"},
-    {72, "virConnectListStoragePools"},
-    {73, "virConnectNumOfDefinedStoragePools"},
-    {74, "virConnectListDefinedStoragePools"},
-    {76, "virStoragePoolCreateXML"},
-    {77, "virStoragePoolDefineXML"},
-    {78, "virStoragePoolCreate"},
-    {79, "virStoragePoolBuild"},
-    {84, "virStoragePoolLookupByName"},
-    {85, "virStoragePoolLookupByUUID"},
-    {90, "virStoragePoolSetAutostart"},
-    {97, "virStorageVolLookupByPath"},
-    {101, "virNodeGetCellsFreeMemory"},
-    {102, "virNodeGetFreeMemory"},
-    {111, "virNodeNumOfDevices"},
-    {112, "virNodeListDevices"},
-    {126, "virConnectNumOfInterfaces"},
-    {127, "virConnectListInterfaces"},
-    {135, "virConnectDomainXMLFromNative"},
-    {137, "virConnectNumOfDefinedInterfaces"},
-    {138, "virConnectListDefinedInterfaces"},
-    {139, "virConnectNumOfSecrets"},
-    {140, "virConnectListSecrets"},
-    {158, "virConnectCompareCPU"},
-    {159, "virDomainMemoryStats"},
-    {160, "virDomainAttachDeviceFlags"},
-    {161, "virDomainDetachDeviceFlags"},
-    {162, "virConnectBaselineCPU"},
-    {163, "virDomainGetJobInfo"},
-    {164, "virDomainAbortJob"},
-    {174, "virDomainUpdateDeviceFlags"},
-    {178, "virConnectNumOfNWFilters"},
-    {179, "virConnectListNWFilters"},
-    {182, "virDomainManagedSave"},
-    {184, "virDomainManagedSaveRemove"},
-    {185, "virDomainSnapshotCreateXML"},
-    {186, "virDomainSnapshotGetXMLDesc"},
-    {188, "virDomainSnapshotListNames"},
-    {189, "virDomainSnapshotLookupByName"},
-    {190, "virDomainHasCurrentSnapshot"},
-    {191, "virDomainSnapshotCurrent"},
-    {192, "virDomainRevertToSnapshot"},
-    {193, "virDomainSnapshotDelete"},
-    {194, "virDomainGetBlockInfo"},
-    {197, "virDomainSetMemoryParameters"},
-    {198, "virDomainGetMemoryParameters"},
-    {199, "virDomainSetVcpusFlags"},
-    {203, "virConnectGetSysinfo"},
-    {204, "virDomainSetMemoryFlags"},
-    {206, "virDomainGetBlkioParameters"},
-    {210, "virDomainInjectNMI"},
-    {211, "virDomainScreenshot"},
-    {223, "virDomainGetSchedulerParametersFlags"},
-    {226, "virDomainSendKey"},
-    {227, "virNodeGetCPUStats"},
-    {228, "virNodeGetMemoryStats"},
-    {229, "virDomainGetControlInfo"},
-    {230, "virDomainGetVcpuPinInfo"},
-    {232, "virDomainSaveFlags"},
-    {233, "virDomainRestoreFlags"},
-    {244, "virDomainSnapshotGetParent"},
-    {245, "virDomainReset"},
-    {246, "virDomainSnapshotNumChildren"},
-    {253, "virDomainGetBlockIoTune"},
-    {255, "virDomainGetNumaParameters"},
-    {257, "virDomainGetInterfaceParameters"},
-    {262, "virDomainGetCPUStats"},
-    {263, "virDomainGetDiskErrors"},
-    {264, "virDomainSetMetadata"},
-    {265, "virDomainGetMetadata"},
-    {271, "virDomainSnapshotIsCurrent"},
-    {272, "virDomainSnapshotHasMetadata"},
-    {275, "virDomainSnapshotListAllChildren"},
-    {277, "virDomainGetHostname"},
-    {278, "virDomainGetSecurityLabelList"},
-    {280, "virDomainGetEmulatorPinInfo"},
-    {281, "virConnectListAllStoragePools"},
-    {282, "virStoragePoolListAllVolumes"},
-    {283, "virConnectListAllNetworks"},
-    {284, "virConnectListAllInterfaces"},
-    {285, "virConnectListAllNodeDevices"},
-    {286, "virConnectListAllNWFilters"},
-    {287, "virConnectListAllSecrets"},
-    {289, "virNodeGetMemoryParameters"},
-    {313, "virConnectNetworkEventRegisterAny"},
-    {343, "virDomainOpenGraphicsFD"},
-    {344, "virConnectGetAllDomainStats"},
-    {368, "virConnectStoragePoolEventRegisterAny"},
-    {374, "virConnectNodeDeviceEventRegisterAny"},
-};
 
 const char *
 rpc_names_remote_api(int proc)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
-        if (names[i].proc == proc)
-            return names[i].api;
-    return NULL;
+    if (proc <= 0 || proc >= rpc_names_table_len)
+        return NULL;
+    return rpc_names_table[proc];
 }

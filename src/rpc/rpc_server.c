@@ -144,6 +144,25 @@ rpc_server_add_listener(RpcServer *srv, int fd, bool read_only, CvError **err)
     return 0;
 }
 
+/* Who connected: the peer's credentials as the kernel saw them at connect time. */
+static void
+server_log_peer(RpcServer *srv, const RpcClient *c, int fd)
+{
+    if (!srv->config.log)
+        return;
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    g_autofree char *msg = NULL;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+        msg = g_strdup_printf("client %" G_GUINT64_FORMAT " connected%s: pid %d uid %u gid %u",
+                              c->id, c->read_only ? " (read-only)" : "", (int)cred.pid,
+                              (unsigned int)cred.uid, (unsigned int)cred.gid);
+    else
+        msg = g_strdup_printf("client %" G_GUINT64_FORMAT " connected%s: peer unknown (%s)",
+                              c->id, c->read_only ? " (read-only)" : "", g_strerror(errno));
+    srv->config.log(true, msg, srv->config.log_opaque);
+}
+
 static void
 server_accept(RpcServer *srv, RpcListener *l)
 {
@@ -164,6 +183,7 @@ server_accept(RpcServer *srv, RpcListener *l)
             continue;
         }
         g_hash_table_add(srv->clients, c);
+        server_log_peer(srv, c, fd);
     }
 }
 

@@ -17,11 +17,18 @@
 
 typedef struct RpcServer RpcServer;
 
+/* A line for the daemon's log (no newline), on the loop thread. audit: who connected (worth
+ * keeping always); else a detail (for a verbose log). */
+typedef void (*RpcServerLogFunc)(bool audit, const char *message, void *opaque);
+
 typedef struct {
     unsigned int workers;          /* threads calling the driver (0: default 8) */
     unsigned int max_clients;      /* connections at once (0: default 1024) */
     unsigned int max_client_calls; /* calls of one client in flight before it is not read */
     size_t max_client_queue;       /* bytes queued for one client before it is dropped */
+    /* told of every connection (with the peer's pid, uid and gid) and its end; NULL: none */
+    RpcServerLogFunc log;
+    void *log_opaque;
 } RpcServerConfig;
 
 /**

@@ -295,8 +295,8 @@ meta_load_xml(SnapshotMeta *m, int dirfd, CvError **err)
     return 0;
 }
 
-static SnapshotMeta *
-meta_load_dir(const char *dir, const char *name, CvError **err)
+SnapshotMeta *
+snapshot_meta_load_dir(const char *dir, const char *name, CvError **err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
@@ -333,7 +333,7 @@ snapshot_meta_load(const char *root, const char *dom, const char *name, CvError 
     }
     g_autofree char *base = snapshot_meta_dir(root, dom);
     g_autofree char *dir = g_build_filename(base, name, NULL);
-    return meta_load_dir(dir, name, err);
+    return snapshot_meta_load_dir(dir, name, err);
 }
 
 static gint
@@ -366,7 +366,7 @@ snapshot_meta_list(const char *root, const char *dom, GPtrArray **ret_list, CvEr
             continue;
         g_autofree char *dir = g_build_filename(base, de->d_name, NULL);
         g_autoptr(CvError) lerr = NULL;
-        SnapshotMeta *m = meta_load_dir(dir, de->d_name, &lerr);
+        SnapshotMeta *m = snapshot_meta_load_dir(dir, de->d_name, &lerr);
         if (m) {
             g_ptr_array_add(list, m);
         } else if (lerr->code != VIR_ERR_NO_DOMAIN_SNAPSHOT) {
@@ -443,6 +443,27 @@ snapshot_meta_stage_begin(const char *root, const char *dom, SnapshotMeta *m, Cv
                            "cannot create a folder for snapshot '%s' in '%s'", m->name, base);
         return -1;
     }
+    g_free(m->dir);
+    m->dir = g_steal_pointer(&tmpl);
+    return 0;
+}
+
+int
+snapshot_meta_stage_begin_at(const char *path, SnapshotMeta *m, CvError **err)
+{
+    g_autofree char *base = g_path_get_dirname(path);
+    g_autofree char *name = g_path_get_basename(path);
+    if (access(path, F_OK) == 0) {
+        cv_error_set_errno(err, VIR_FROM_DOMAIN_SNAPSHOT, EEXIST, "cannot create '%s'", path);
+        return -1;
+    }
+    g_autofree char *tmpl = g_strdup_printf("%s/" SNAPSHOT_TMP_PREFIX "%s-XXXXXX", base, name);
+    if (!g_mkdtemp_full(tmpl, 0700)) {
+        cv_error_set_errno(err, VIR_FROM_DOMAIN_SNAPSHOT, errno, "cannot create '%s'", path);
+        return -1;
+    }
+    g_free(m->name);
+    m->name = g_steal_pointer(&name);
     g_free(m->dir);
     m->dir = g_steal_pointer(&tmpl);
     return 0;

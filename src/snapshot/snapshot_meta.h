@@ -86,6 +86,19 @@ SnapshotMeta *snapshot_meta_load(const char *root, const char *dom, const char *
                                  CvError **err);
 
 /**
+ * snapshot_meta_load_dir: the snapshot-shaped folder dir (a save image, a managed save) as
+ * name. NULL with *err: VIR_ERR_NO_DOMAIN_SNAPSHOT when it holds no metadata.
+ */
+SnapshotMeta *snapshot_meta_load_dir(const char *dir, const char *name, CvError **err);
+
+/**
+ * snapshot_meta_stage_begin_at: as snapshot_meta_stage_begin, for a folder at path (which must
+ * not exist): the staging folder is made next to it and the commit renames it to path.
+ * m->name becomes path's last component.
+ */
+int snapshot_meta_stage_begin_at(const char *path, SnapshotMeta *m, CvError **err);
+
+/**
  * snapshot_meta_list: every complete snapshot of dom (staging folders skipped), oldest first
  * (creation time, then name): a new array of SnapshotMeta. No snapshot folder: empty.
  * 0 or -1 with *err.

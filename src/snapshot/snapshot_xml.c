@@ -206,9 +206,9 @@ snapshot_xml_parse(const char *xml, CvError **err)
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) {
         const xmlError *e = xmlGetLastError();
+        g_autofree char *msg = g_strstrip(g_strdup(e && e->message ? e->message : "malformed XML"));
         cv_error_set(err, VIR_FROM_DOMAIN_SNAPSHOT, VIR_ERR_XML_ERROR,
-                     "(domain_snapshot_definition):%d: %s", e ? e->line : 0,
-                     e && e->message ? g_strstrip(g_strdup(e->message)) : "malformed XML");
+                     "(domain_snapshot_definition):%d: %s", e ? e->line : 0, msg);
         return NULL;
     }
     g_autoptr(SnapshotXmlRequest) req = g_new0(SnapshotXmlRequest, 1);

@@ -30,7 +30,7 @@ cv_error_prefix_for_code(int code)
     }
 }
 
-static void
+static void CV_PRINTF(5, 0)
 cv_error_setv(CvError **err, int domain, int code, int errnum, const char *fmt, va_list ap)
 {
     if (!err || *err)

@@ -9,6 +9,8 @@
 #define CV_ERROR_HAVE_GLIB 1
 #endif
 
+#include "util/cv_attr.h"
+
 /*
  * The one error type of Cocoon. `code` and `domain` are libvirt's virErrorNumber and
  * virErrorDomain, so the RPC server can fill remote_error without a mapping table.
@@ -28,20 +30,20 @@ typedef struct {
  * (e.g. VIR_ERR_CONFIG_UNSUPPORTED → "unsupported configuration: ").
  */
 void cv_error_set(CvError **err, int domain, int code, const char *fmt, ...)
-    __attribute__((format(gnu_printf, 4, 5)));
+    CV_PRINTF(4, 5);
 
 /**
  * cv_error_set_errno: a VIR_ERR_SYSTEM_ERROR carrying errnum; ": strerror(errnum)" is appended
  * to the message as libvirt does.
  */
 void cv_error_set_errno(CvError **err, int domain, int errnum, const char *fmt, ...)
-    __attribute__((format(gnu_printf, 4, 5)));
+    CV_PRINTF(4, 5);
 
 /**
  * cv_error_prefix: put context in front of an error already set, keeping its code and its
  * words: "cannot start domain 'web1': " + old message.
  */
-void cv_error_prefix(CvError **err, const char *fmt, ...) __attribute__((format(gnu_printf, 2, 3)));
+void cv_error_prefix(CvError **err, const char *fmt, ...) CV_PRINTF(2, 3);
 
 /** cv_error_prefix_for_code: the text libvirt puts before a message of this code, or "". */
 const char *cv_error_prefix_for_code(int code);

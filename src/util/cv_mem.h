@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cv_attr.h"
+
 /*
  * Allocation for the code that must build without GLib: the console relay and what it links
  * (src/console, cv_error), which are compiled for musl as well as with the rest. Like
@@ -52,7 +54,7 @@ cv_xstrndup(const char *s, size_t n)
     return (char *)cv_xalloc_check(strndup(s, n));
 }
 
-static inline char *
+static inline char *CV_PRINTF(1, 0)
 cv_xvasprintf(const char *fmt, va_list ap)
 {
     char *s = NULL;
@@ -61,7 +63,7 @@ cv_xvasprintf(const char *fmt, va_list ap)
     return (char *)cv_xalloc_check(s);
 }
 
-static inline char *__attribute__((format(gnu_printf, 1, 2))) cv_xasprintf(const char *fmt, ...)
+static inline char *CV_PRINTF(1, 2) cv_xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

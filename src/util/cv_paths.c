@@ -10,7 +10,7 @@ char *
 cv_paths_default_root(void)
 {
     if (geteuid() == 0)
-        return g_strdup("/var/lib/cocoon");
+        return g_strdup(COCOON_STATEDIR);
     return g_build_filename(g_get_user_data_dir(), "cocoon", NULL);
 }
 
@@ -18,7 +18,7 @@ char *
 cv_paths_default_run(void)
 {
     if (geteuid() == 0)
-        return g_strdup("/run/cocoon");
+        return g_strdup(COCOON_RUNDIR);
     return g_build_filename(g_get_user_runtime_dir(), "cocoon", NULL);
 }
 
@@ -26,8 +26,20 @@ char *
 cv_paths_daemon_socket(void)
 {
     if (geteuid() == 0)
-        return g_strdup("/run/libvirt/virtcocoond-sock");
+        return g_build_filename(COCOON_SOCKETDIR, "virtcocoond-sock", NULL);
     return g_build_filename(g_get_user_runtime_dir(), "libvirt", "virtcocoond-sock", NULL);
+}
+
+char *
+cv_paths_system_config(void)
+{
+    return g_build_filename(COCOON_SYSCONFDIR, "cocoon", "cocoon.conf", NULL);
+}
+
+char *
+cv_paths_user_config(void)
+{
+    return g_build_filename(g_get_user_config_dir(), "cocoon", "cocoon.conf", NULL);
 }
 
 bool
@@ -67,9 +79,13 @@ cv_paths_helper_find(const char *name, const char *what, const char *env_var,
     g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
     if (exe) {
         g_autofree char *dir = g_path_get_dirname(exe);
-        g_autofree char *sibling = g_build_filename(dir, "..", "libexec", name, NULL);
-        if (cv_paths_executable(sibling))
-            return g_steal_pointer(&sibling);
+        /* <prefix>/bin/x or <prefix>/sbin/x: the same prefix's helper folder, wherever it is now */
+        if (*COCOON_HELPERDIR_FROM_PREFIX) {
+            g_autofree char *sibling =
+                g_build_filename(dir, "..", COCOON_HELPERDIR_FROM_PREFIX, name, NULL);
+            if (cv_paths_executable(sibling))
+                return g_canonicalize_filename(sibling, NULL);
+        }
         /* the build tree: tools/virsh/x, tests/a/b/x, … all sit a few levels below its root */
         g_autofree char *up = g_strdup(dir);
         for (int depth = 0; depth < 4; depth++) {
@@ -82,11 +98,11 @@ cv_paths_helper_find(const char *name, const char *what, const char *env_var,
         }
     }
 
-    g_autofree char *installed = g_build_filename(COCOON_LIBEXECDIR, name, NULL);
+    g_autofree char *installed = g_build_filename(COCOON_HELPERDIR, name, NULL);
     if (cv_paths_executable(installed))
         return g_steal_pointer(&installed);
     cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR,
                  "cannot find the %s '%s' (looked next to the program and in '%s')", what, name,
-                 COCOON_LIBEXECDIR);
+                 COCOON_HELPERDIR);
     return NULL;
 }

@@ -169,6 +169,9 @@ cv_process_exec_main(void *opaque)
         if (dup2(moved[i], i) < 0)
             goto fail;
     }
+    /* What the program creates (a VMM's API and vsock sockets, snapshot files) is for us
+     * alone, whatever umask the caller runs with. */
+    umask(077);
     /* Whatever the caller leaked without O_CLOEXEC must not reach the program. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
         for (int fd = 3; fd < 4096; fd++)
@@ -673,6 +676,14 @@ cv_process_stop(pid_t pid, unsigned long long start_time, unsigned int term_time
     return -1;
 }
 
+static guint cv_process_start_default_ms = CV_PROCESS_START_TIMEOUT_MS;
+
+void
+cv_process_set_start_timeout_default(unsigned int ms)
+{
+    g_atomic_int_set(&cv_process_start_default_ms, ms ? ms : CV_PROCESS_START_TIMEOUT_MS);
+}
+
 unsigned int
 cv_process_start_timeout_ms(void)
 {
@@ -681,7 +692,7 @@ cv_process_start_timeout_ms(void)
 
     if (value && g_ascii_string_to_unsigned(value, 10, 1, G_MAXUINT, &ms, NULL))
         return (unsigned int)ms;
-    return CV_PROCESS_START_TIMEOUT_MS;
+    return g_atomic_int_get(&cv_process_start_default_ms);
 }
 
 char *

@@ -97,9 +97,13 @@ int cv_process_stop(pid_t pid, unsigned long long start_time, unsigned int term_
 
 /**
  * cv_process_start_timeout_ms: how long a VMM may take to come up: $COCOON_START_TIMEOUT_MS
- * when set to a positive number, else CV_PROCESS_START_TIMEOUT_MS.
+ * when set to a positive number, else the process's default (cocoon.conf's [timeouts] start,
+ * set by the driver), else CV_PROCESS_START_TIMEOUT_MS.
  */
 unsigned int cv_process_start_timeout_ms(void);
+
+/** cv_process_set_start_timeout_default: the default above, for the whole process (0: built-in). */
+void cv_process_set_start_timeout_default(unsigned int ms);
 
 /**
  * cv_process_log_tail: the last max_lines non-empty lines of the (log) file at path, joined

@@ -82,6 +82,8 @@ domain_disk_def_free(DomainDiskDef *disk)
     g_free(disk->source);
     g_free(disk->target_dev);
     g_free(disk->serial);
+    g_free(disk->cache);
+    g_free(disk->io);
     g_free(disk);
 }
 
@@ -165,6 +167,13 @@ domain_def_free(DomainDef *def)
     g_free(def->os.machine);
     g_free(def->os.loader);
     g_free(def->os.loader_type);
+    g_free(def->os.loader_secure);
+    g_free(def->clock_offset);
+    for (size_t i = 0; i < def->ntimers; i++) {
+        g_free(def->timers[i].name);
+        g_free(def->timers[i].tickpolicy);
+    }
+    g_free(def->timers);
     g_free(def->os.kernel);
     g_free(def->os.initrd);
     g_free(def->os.cmdline);

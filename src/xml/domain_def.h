@@ -50,7 +50,10 @@ typedef struct {
     DomainDiskBus bus;  /* <target bus='virtio'> */
     bool readonly;      /* <readonly/> */
     bool transient;     /* <transient/>: per-boot copy-on-write overlay */
+    bool shareable;     /* <shareable/> */
     char *serial;       /* <serial> */
+    char *cache;        /* <driver cache='none|writeback|unsafe|…'>, NULL when absent */
+    char *io;           /* <driver io='io_uring|threads|native'>, NULL when absent */
 } DomainDiskDef;
 
 typedef enum {
@@ -79,6 +82,7 @@ typedef struct {
     char *target_dev;    /* <target dev='…'>: the TAP name; NULL: chosen at start */
     bool target_managed_no; /* <target managed='no'>: the TAP exists already, Cocoon must not create it */
     char *mac;           /* "52:54:00:12:34:56", lower case; always set after parse */
+    bool mac_generated;  /* the XML had no <mac>: parse derived it (driver/host_net_mac.h) */
     char *model;         /* <model type='virtio'>; NULL when absent */
     unsigned int queues; /* <driver queues='N'> (queue pairs); 0 when absent */
     unsigned int mtu;    /* <mtu size='N'>; 0 when absent */
@@ -150,11 +154,19 @@ typedef struct {
     bool firmware_efi;   /* <os firmware='efi'> */
     char *loader;        /* <loader>PATH</loader> */
     bool loader_readonly; /* <loader readonly='yes'> */
+    char *loader_secure; /* <loader secure='yes|no'>, NULL when absent */
     char *loader_type;   /* <loader type='rom|pflash'>, NULL when absent */
     char *kernel;
     char *initrd;
     char *cmdline;
 } DomainOSDef;
+
+/* <clock><timer name='…' tickpolicy='…' present='…'/> */
+typedef struct {
+    char *name;       /* "rtc", "pit", "hpet", "kvmclock", "tsc" */
+    char *tickpolicy; /* NULL when absent */
+    int present;      /* -1 absent, 0 present='no', 1 present='yes' */
+} DomainTimerDef;
 
 typedef struct {
     char *name;
@@ -176,6 +188,15 @@ typedef struct {
     char *memory_source;            /* <memoryBacking><source type='memfd|file|anonymous'/> */
 
     DomainOSDef os;
+
+    /* <features>: what the machine offers the guest (each an empty element) */
+    bool feature_acpi;
+    bool feature_apic;
+    bool feature_pae;
+    /* <clock offset='utc'> (the only offset parsed); NULL: no <clock> */
+    char *clock_offset;
+    DomainTimerDef *timers;
+    size_t ntimers;
 
     DomainLifecycleAction on_poweroff;
     DomainLifecycleAction on_reboot;

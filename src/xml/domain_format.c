@@ -205,6 +205,7 @@ domain_format_os(DomainFormatBuf *buf, const DomainOSDef *os)
         domain_format_start(buf, "loader");
         if (os->loader_readonly)
             domain_format_attr(buf, "readonly", "yes");
+        domain_format_attr(buf, "secure", os->loader_secure);
         domain_format_attr(buf, "type", os->loader_type);
         domain_format_text_end(buf, "loader", os->loader);
     }
@@ -215,6 +216,43 @@ domain_format_os(DomainFormatBuf *buf, const DomainOSDef *os)
 }
 
 static void
+domain_format_features(DomainFormatBuf *buf, const DomainDef *def)
+{
+    if (!def->feature_acpi && !def->feature_apic && !def->feature_pae)
+        return;
+    domain_format_start(buf, "features");
+    domain_format_open(buf);
+    domain_format_flag(buf, "acpi", def->feature_acpi);
+    domain_format_flag(buf, "apic", def->feature_apic);
+    domain_format_flag(buf, "pae", def->feature_pae);
+    domain_format_close(buf, "features");
+}
+
+static void
+domain_format_clock(DomainFormatBuf *buf, const DomainDef *def)
+{
+    if (!def->clock_offset)
+        return;
+    domain_format_start(buf, "clock");
+    domain_format_attr(buf, "offset", def->clock_offset);
+    if (!def->ntimers) {
+        domain_format_end(buf);
+        return;
+    }
+    domain_format_open(buf);
+    for (size_t i = 0; i < def->ntimers; i++) {
+        const DomainTimerDef *t = &def->timers[i];
+        domain_format_start(buf, "timer");
+        domain_format_attr(buf, "name", t->name);
+        domain_format_attr(buf, "tickpolicy", t->tickpolicy);
+        if (t->present >= 0)
+            domain_format_attr(buf, "present", t->present ? "yes" : "no");
+        domain_format_end(buf);
+    }
+    domain_format_close(buf, "clock");
+}
+
+static void
 domain_format_disk(DomainFormatBuf *buf, const DomainDiskDef *disk)
 {
     bool file = disk->type == DOMAIN_DISK_TYPE_FILE;
@@ -222,10 +260,12 @@ domain_format_disk(DomainFormatBuf *buf, const DomainDiskDef *disk)
     domain_format_attr(buf, "type", file ? "file" : "block");
     domain_format_attr(buf, "device", "disk");
     domain_format_open(buf);
-    if (disk->driver_name || disk->format) {
+    if (disk->driver_name || disk->format || disk->cache || disk->io) {
         domain_format_start(buf, "driver");
         domain_format_attr(buf, "name", disk->driver_name);
         domain_format_attr(buf, "type", disk->format);
+        domain_format_attr(buf, "cache", disk->cache);
+        domain_format_attr(buf, "io", disk->io);
         domain_format_end(buf);
     }
     domain_format_start(buf, "source");
@@ -237,6 +277,7 @@ domain_format_disk(DomainFormatBuf *buf, const DomainDiskDef *disk)
     domain_format_end(buf);
     domain_format_flag(buf, "readonly", disk->readonly);
     domain_format_flag(buf, "transient", disk->transient);
+    domain_format_flag(buf, "shareable", disk->shareable);
     domain_format_text(buf, "serial", disk->serial);
     domain_format_close(buf, "disk");
 }
@@ -490,6 +531,8 @@ domain_def_format(const DomainDef *def, int id)
     domain_format_memory(&buf, def);
     domain_format_vcpu(&buf, def);
     domain_format_os(&buf, &def->os);
+    domain_format_features(&buf, def);
+    domain_format_clock(&buf, def);
     domain_format_text(&buf, "on_poweroff",
                        domain_format_lifecycle(def->on_poweroff, DOMAIN_LIFECYCLE_ACTION_DESTROY));
     domain_format_text(&buf, "on_reboot",

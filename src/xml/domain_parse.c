@@ -142,6 +142,14 @@ domain_parse_name(DomainDef *def, const xmlNode *node, CvError **err)
         XML_ERR(err, "empty <name> in <domain>");
         return -1;
     }
+    /* a name is a directory and a line of `list`: no tab, newline or other control byte
+     * (and none echoed back in the error, where it would reach a terminal) */
+    for (const unsigned char *p = (const unsigned char *)def->name; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            XML_ERR(err, "<name> cannot contain control characters");
+            return -1;
+        }
+    }
     if (strchr(def->name, '/')) {
         XML_ERR(err, "name '%s' cannot contain '/'", def->name);
         return -1;
@@ -447,7 +455,7 @@ domain_parse_os_type(DomainDef *def, const xmlNode *node, CvError **err)
 static int
 domain_parse_os_loader(DomainDef *def, const xmlNode *node, CvError **err)
 {
-    static const char *const attrs[] = {"readonly", "type", NULL};
+    static const char *const attrs[] = {"readonly", "type", "secure", NULL};
     if (def->os.loader) {
         domain_xml_duplicate_element(node, err);
         return -1;
@@ -458,6 +466,10 @@ domain_parse_os_loader(DomainDef *def, const xmlNode *node, CvError **err)
         return -1;
     if (domain_xml_attr_yesno(node, "readonly", "yes", "no", &def->os.loader_readonly, err) < 0)
         return -1;
+    bool secure = false;
+    if (domain_xml_attr_yesno(node, "secure", "yes", "no", &secure, err) < 0)
+        return -1;
+    def->os.loader_secure = domain_xml_attr(node, "secure");
     g_autofree char *type = domain_xml_attr(node, "type");
     if (type) {
         if (strcmp(type, "rom") != 0 && strcmp(type, "pflash") != 0) {
@@ -544,6 +556,7 @@ domain_parse_root(DomainDef *def, const xmlNode *root, bool *ret_had_uuid, CvErr
     static const char *const attrs[] = {"type", "id", NULL};
     bool seen_uuid = false, seen_memory = false, seen_current = false, seen_vcpu = false;
     bool seen_backing = false, seen_os = false, seen_devices = false;
+    bool seen_features = false, seen_clock = false;
 
     if (!domain_xml_is_element(root, "domain")) {
         XML_ERR(err, "expected root element <domain>, found <%s>", (const char *)root->name);
@@ -586,6 +599,10 @@ domain_parse_root(DomainDef *def, const xmlNode *root, bool *ret_had_uuid, CvErr
             rc = domain_parse_vcpu(def, c, &seen_vcpu, err);
         else if (domain_xml_is_element(c, "os"))
             rc = domain_parse_os(def, c, &seen_os, err);
+        else if (domain_xml_is_element(c, "features"))
+            rc = domain_parse_features(def, c, &seen_features, err);
+        else if (domain_xml_is_element(c, "clock"))
+            rc = domain_parse_clock(def, c, &seen_clock, err);
         else if (domain_xml_is_element(c, "on_poweroff"))
             rc = domain_parse_lifecycle(c, &def->on_poweroff, err);
         else if (domain_xml_is_element(c, "on_reboot"))
@@ -641,9 +658,12 @@ domain_def_generate(DomainDef *def, bool had_uuid, unsigned int flags)
         if (domain_uuid_parse(random, def->uuid) < 0)
             g_assert_not_reached();
     }
-    for (size_t i = 0; i < def->nnets; i++)
-        if (!def->nets[i]->mac)
+    for (size_t i = 0; i < def->nnets; i++) {
+        if (!def->nets[i]->mac) {
             def->nets[i]->mac = domain_mac_generate(def->uuid, i);
+            def->nets[i]->mac_generated = true;
+        }
+    }
 }
 
 DomainDef *

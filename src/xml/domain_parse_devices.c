@@ -22,7 +22,10 @@ static const char *const disk_formats[] = {
 static int
 domain_parse_disk_child(DomainDiskDef *disk, const xmlNode *c, bool *seen, CvError **err)
 {
-    static const char *const driver_attrs[] = {"name", "type", NULL};
+    static const char *const driver_attrs[] = {"name", "type", "cache", "io", NULL};
+    static const char *const caches[] = {"default", "none",   "writethrough", "writeback",
+                                         "directsync", "unsafe", NULL};
+    static const char *const ios[] = {"threads", "native", "io_uring", NULL};
     static const char *const file_attrs[] = {"file", NULL};
     static const char *const dev_attrs[] = {"dev", NULL};
     static const char *const target_attrs[] = {"dev", "bus", NULL};
@@ -35,6 +38,16 @@ domain_parse_disk_child(DomainDiskDef *disk, const xmlNode *c, bool *seen, CvErr
         disk->format = domain_xml_attr(c, "type");
         if (disk->format && !g_strv_contains(disk_formats, disk->format)) {
             domain_xml_unsupported_value(err, "disk", "driver type", disk->format);
+            return -1;
+        }
+        disk->cache = domain_xml_attr(c, "cache");
+        if (disk->cache && !g_strv_contains(caches, disk->cache)) {
+            domain_xml_invalid_attr(c, "cache", disk->cache, err);
+            return -1;
+        }
+        disk->io = domain_xml_attr(c, "io");
+        if (disk->io && !g_strv_contains(ios, disk->io)) {
+            domain_xml_invalid_attr(c, "io", disk->io, err);
             return -1;
         }
         return domain_xml_check_attr_value(c, "name", disk->driver_name,
@@ -71,6 +84,8 @@ domain_parse_disk_child(DomainDiskDef *disk, const xmlNode *c, bool *seen, CvErr
         return domain_xml_flag(c, &disk->readonly, err);
     if (domain_xml_is_element(c, "transient"))
         return domain_xml_flag(c, &disk->transient, err);
+    if (domain_xml_is_element(c, "shareable"))
+        return domain_xml_flag(c, &disk->shareable, err);
     if (domain_xml_is_element(c, "serial")) {
         if (domain_xml_once(c, &seen[3], err) < 0 || domain_xml_check_attrs(c, no_attrs, err) < 0)
             return -1;

@@ -20,11 +20,11 @@ typedef struct {
 } Probe;
 
 static void
-probe_event(CocoonConn *conn, const CocoonDomain *dom, int event, int detail, void *opaque)
+probe_event(CocoonConn *conn, const CocoonDomain *dom, const CocoonDomainEvent *ev, void *opaque)
 {
     Probe *p = opaque;
     g_mutex_lock(&p->lock);
-    g_string_append_printf(p->seen, "event %s %d %d\n", dom->name, event, detail);
+    g_string_append_printf(p->seen, "event %s %d %d\n", dom->name, ev->event, ev->detail);
     p->count++;
     g_cond_broadcast(&p->cond);
     g_mutex_unlock(&p->lock);

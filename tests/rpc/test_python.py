@@ -36,9 +36,9 @@ def basics(d):
               "a missing domain is VIR_ERR_NO_DOMAIN")
     try:
         conn.listAllNetworks(0)
-        check(False, "networks are not served")
+        check(conn.listAllNetworks(0) == [], "a host without networks lists none")
     except libvirt.libvirtError as e:
-        check(e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT, "unserved APIs are NO_SUPPORT")
+        check(False, f"listAllNetworks answers: {e}")
     check(conn.getURI() == d.uri, "getURI")
     dom2.undefine()
     check(conn.listAllDomains(0) == [], "undefine removes it")

@@ -53,10 +53,10 @@ def unknown_program(d):
     code, _, msg = parse_error(payload)
     check(code == VIR_ERR_NO_SUPPORT and "procedure 999" in msg,
           f"an unknown procedure is NO_SUPPORT ({msg})")
-    s = c.call(52)
+    s = c.call(40, struct.pack(">I", 0))  # NETWORK_CREATE_XML, not served
     hdr, payload = c.reply(s)
     code, _, msg = parse_error(payload)
-    check(code == VIR_ERR_NO_SUPPORT and msg.endswith(": virConnectNumOfNetworks"),
+    check(code == VIR_ERR_NO_SUPPORT and msg.endswith(": virNetworkCreateXML"),
           "a known unserved procedure names libvirt's API")
     s = c.call(3, b"garbage!")
     hdr, payload = c.reply(s)

@@ -104,8 +104,11 @@ def main():
         rc, out, _ = cocoonvirsh(d.embed_uri, "list", "--all")
         check("web1" not in out, "and from the embedded driver's view of the root")
 
-        rc, out, err = run(["virsh", "-c", d.uri, "nodedev-list"])
-        check(rc != 0 and "not supported by the connection driver: virNodeNumOfDevices" in err,
+        net = os.path.join(d.dir, "net.xml")
+        with open(net, "w") as f:
+            f.write("<network><name>n1</name></network>")
+        rc, out, err = run(["virsh", "-c", d.uri, "net-create", net])
+        check(rc != 0 and "not supported by the connection driver: virNetworkCreateXML" in err,
               "an unserved API is NO_SUPPORT naming libvirt's function")
 
 

@@ -126,8 +126,10 @@ ch_ep_info(ChSim *s, json_object *body, SimHttpResponse *resp)
     o = json_object_new_object();
     json_object_object_add(o, "config", json_object_get(s->config));
     json_object_object_add(o, "state", json_object_new_string(ch_api_state_name(s->state)));
+    /* as CH: the guest's memory less what the balloon holds */
     json_object_object_add(o, "memory_actual_size", json_object_new_int64(
-        sim_json_get_int(sim_json_get(s->config, "memory"), "size", 0)));
+        sim_json_get_int(sim_json_get(s->config, "memory"), "size", 0) -
+        sim_json_get_int(sim_json_get(s->config, "balloon"), "size", 0)));
     sim_http_response_set_body(resp, 200, sim_json_dump(o));
     json_object_put(o);
 }
@@ -406,6 +408,10 @@ ch_ep_resize(ChSim *s, json_object *body, SimHttpResponse *resp)
         json_object_object_add(cpus, "boot_vcpus", json_object_new_int64(vcpus));
     if (ram != -1)
         json_object_object_add(mem, "size", json_object_new_int64(ram));
+    json_object *balloon = sim_json_get(s->config, "balloon");
+    if (balloon && sim_json_get(body, "desired_balloon"))
+        json_object_object_add(balloon, "size", json_object_new_int64(
+            sim_json_get_int(body, "desired_balloon", 0)));
     ch_api_ok(resp);
 }
 

@@ -438,6 +438,16 @@ ch_vm_snapshot(ChSim *s, const char *url, ChError *err)
             return -1;
         }
     }
+    /* test hook: a full disk while the files are written */
+    if (g_getenv("COCOON_SIM_SNAPSHOT_ENOSPC") &&
+        access(g_getenv("COCOON_SIM_SNAPSHOT_ENOSPC"), F_OK) == 0) {
+        g_autofree char *p = g_build_filename(dir, "config.json", NULL);
+        g_autofree char *m = g_strdup_printf("Error creating snapshot file '%s'", p);
+        g_autofree char *e = ch_os_error(ENOSPC);
+        g_file_set_contents(p, "", 0, NULL);
+        ch_error_set(err, m, e, NULL);
+        return -1;
+    }
     ch_sim_event(s, "vm", "snapshotting");
     st = json_object_new_object();
     json_object_object_add(st, "magic", json_object_new_string(CH_SNAPSHOT_MAGIC));

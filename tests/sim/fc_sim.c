@@ -83,7 +83,7 @@ static const FcArg fc_args[] = {
     { "help", FALSE },
 };
 
-static void G_GNUC_NORETURN
+static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2)
 fc_arg_error(const char *fmt, ...)
 {
     va_list ap;

@@ -172,6 +172,15 @@ fc_vm_snapshot_create(FcSim *s, json_object *body, char **ret_msg)
         if (sim_json_get_str(json_object_array_get_idx(s->drives, i), "socket"))
             return fc_vm_fail(ret_msg, "Create snapshot error: Cannot save the microVM state: "
                               "vhost-user block devices do not support snapshotting");
+    /* test hook: a full disk, as FC reports it (the memory file is written first) */
+    if (g_getenv("COCOON_SIM_SNAPSHOT_ENOSPC") &&
+        access(g_getenv("COCOON_SIM_SNAPSHOT_ENOSPC"), F_OK) == 0) {
+        int fd = open(mem, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+        return fc_vm_fail(ret_msg, "Create snapshot error: Cannot save the memory: %s (os error %d)",
+                          g_strerror(ENOSPC), ENOSPC);
+    }
     st = json_object_new_object();
     json_object_object_add(st, "magic", json_object_new_string(FC_SNAPSHOT_MAGIC));
     json_object_object_add(st, "vmm_version", json_object_new_string(FC_SIM_VERSION));

@@ -21,6 +21,12 @@ typedef struct {
 static const XmlCase cases[] = {
     /* accepted: one per feature, then everything together */
     {"minimal", 0},
+    {"generic-features", 0},
+    {"generic-disk-driver", 0},
+    {"generic-loader-pflash", 0},
+    {"bad-clock-localtime", VIR_ERR_CONFIG_UNSUPPORTED},
+    {"bad-feature-hyperv", VIR_ERR_CONFIG_UNSUPPORTED},
+    {"bad-disk-cache", VIR_ERR_XML_ERROR},
     {"kernel-boot", 0},
     {"efi-loader", 0},
     {"lifecycle", 0},

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cocoond_socket.h"
+#include "driver/config.h"
 #include "driver/driver.h"
 #include "driver/local.h"
 #include "rpc/rpc_server.h"
@@ -44,6 +45,16 @@ log_verbose(const char *fmt, ...)
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     fprintf(stderr, "cocoond: %s\n", msg);
+}
+
+/* Who connects is always logged (an audit trail of a root daemon); the rest with --verbose. */
+static void
+log_server(bool audit, const char *message, void *opaque)
+{
+    if (audit)
+        fprintf(stderr, "cocoond: %s\n", message);
+    else
+        log_verbose("%s", message);
 }
 
 static int
@@ -133,6 +144,18 @@ main(int argc, char **argv)
         return fail("unexpected argument '%s' (try --help)", argv[1]);
     verbose = opt_verbose;
 
+    /* cocoon.conf(5) gives the defaults of --root, --run-dir and --socket-group */
+    g_autoptr(CvError) conf_err = NULL;
+    g_autoptr(CocoonConfig) conf = cocoon_config_load(NULL, &conf_err);
+    if (!conf)
+        return fail("%s", conf_err->message);
+    if (!root && conf->root)
+        root = g_strdup(conf->root);
+    if (!run && conf->run)
+        run = g_strdup(conf->run);
+    if (!group && conf->socket_group)
+        group = g_strdup(conf->socket_group);
+
     gid_t gid = (gid_t)-1;
     if (group) {
         struct group *gr = getgrnam(group);
@@ -194,7 +217,9 @@ main(int argc, char **argv)
     }
 
     int rc = EXIT_SUCCESS;
-    the_server = rpc_server_new(conn, NULL, &err);
+    /* each connection's peer (pid, uid, gid) goes to the log */
+    RpcServerConfig server_cfg = {.log = log_server};
+    the_server = rpc_server_new(conn, &server_cfg, &err);
     if (!the_server) {
         rc = fail("%s", err->message);
         goto out;

@@ -93,6 +93,8 @@ extern const CliCmd cli_cmds_list[];
 extern const CliCmd cli_cmds_host[];
 extern const CliCmd cli_cmds_console[];
 extern const CliCmd cli_cmds_snapshot[];
+extern const CliCmd cli_cmds_save[];
+extern const CliCmd cli_cmds_doctor[];
 extern const CliCmd cli_cmds_snapshot_archive[];
 extern const CliCmd cli_cmds_gc[];
 extern const CliCmd cli_cmds_clone[];

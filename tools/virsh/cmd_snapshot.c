@@ -426,8 +426,9 @@ static bool cmd_snapshot_current(CliCtl *ctl, const CliArgs *args)
         dom->conn, domainSnapshotCurrent, "virDomainSnapshotCurrent", NULL, &err, dom, 0, &err);
     if (!cur)
         return snap_report(err);
+    /* virsh prints the bare name: the command's closing empty line ends it */
     if (cli_args_bool(args, "name")) {
-        printf("%s\n", cur->name);
+        printf("%s", cur->name);
         return true;
     }
     g_autofree char *xml = CLI_CALL(dom->conn, domainSnapshotGetXMLDesc,
@@ -451,7 +452,7 @@ static bool cmd_snapshot_parent(CliCtl *ctl, const CliArgs *args)
         return false;
     bool ok = info.parent != NULL;
     if (ok)
-        printf("%s\n", info.parent);
+        printf("%s", info.parent);
     else
         cli_error("snapshot '%s' has no parent", snap->name);
     snap_info_clear(&info);

@@ -194,7 +194,9 @@ write_exit(const Waiter *w, int status)
     strcat(exit_tmp, ".tmp");
     char buf[16];
     int len = snprintf(buf, sizeof(buf), "%d\n", status);
-    int fd = open(exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* a fresh file, never one planted there (a symlink or a hard link to something else) */
+    unlink(exit_tmp);
+    int fd = open(exit_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
         write_all(fd, buf, (size_t)len);
         close(fd);

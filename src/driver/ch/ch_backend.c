@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "ch_stats.h"
 #include "ch_lower.h"
 #include "ch_process.h"
 #include "ch_snapshot.h"
@@ -95,6 +96,13 @@ const CocoonBackend ch_backend = {
     .resume = ch_process_resume,
     .shutdown = ch_process_shutdown,
     .reboot = ch_process_reboot,
-    .snapshot_save = ch_snapshot_save,
     .exit_crashed = ch_process_exit_crashed,
+    .snapshot_save = ch_snapshot_save,
+    .max_vcpus = CH_MAX_VCPUS_X86_64,
+    .vcpu_thread_name = "vcpu",
+    .domcaps_format = ch_domcaps_format,
+    .memory_stats = ch_stats_memory,
+    .set_memory = ch_tune_set_memory,
+    .set_vcpus = ch_tune_set_vcpus,
+    .block_stats = ch_stats_block,
 };

@@ -127,6 +127,8 @@ argv_add_devices(GPtrArray *argv, const ChPlan *plan, CvError **err)
         opt_add(&opt, "path", d->path);
         if (d->readonly)
             opt_add(&opt, "readonly", "on");
+        if (d->direct)
+            opt_add(&opt, "direct", "on");
         opt_add(&opt, "serial", d->serial);
         opt_add(&opt, "image_type", d->image_type);
         opt_add(&opt, "id", d->id);
@@ -306,6 +308,8 @@ vmconfig_add_disks_nets(json_object *cfg, const ChPlan *plan)
             json_object *disk = json_object_new_object();
             obj_add_str(disk, "path", d->path);
             obj_add_bool(disk, "readonly", d->readonly);
+            if (d->direct)
+                obj_add_bool(disk, "direct", true);
             obj_add_str(disk, "serial", d->serial);
             obj_add_str(disk, "image_type", vmconfig_image_type(d->image_type));
             obj_add_str(disk, "id", d->id);

@@ -199,6 +199,7 @@ ch_plan_new(const DomainDef *def, const BackendLowerCtx *ctx, CvError **err)
         plan->disks[i] = (ChDiskPlan){
             .path = backend_common_disk_path(def, ctx, i),
             .readonly = src->readonly,
+            .direct = g_strcmp0(src->cache, "none") == 0,
             .serial = src->serial,
             .id = src->target_dev,
             .image_type = ch_plan_image_type(src->format),

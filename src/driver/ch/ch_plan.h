@@ -27,6 +27,7 @@ typedef struct {
 typedef struct {
     const char *path;
     bool readonly;
+    bool direct; /* O_DIRECT: <driver cache='none'> */
     const char *serial;
     const char *id;
     const char *image_type; /* CLI spelling: "raw", "qcow2", "vhd", "vhdx" */

@@ -9,8 +9,8 @@
 #include "ch_api.h"
 #include "ch_clone.h"
 #include "ch_lower.h"
-#include "ch_snapshot.h"
 #include "driver/backend_common.h"
+#include "ch_snapshot.h"
 #include "util/cv_process.h"
 
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
@@ -159,22 +159,20 @@ static GStrv
 ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, const char *events,
                 CvError **err)
 {
-    /* a restore needs a VMM that holds no VM: nothing but its API socket */
-    if (ctx->restore) {
-        g_autofree char *sock = ch_api_socket_path(ctx->lower.run_dir);
-        g_autofree char *api = g_strconcat("path=", sock, NULL);
-        const char *argv[] = {ctx->binary, "--api-socket", api, "--log-file", ctx->log_path,
-                              NULL};
-        return g_strdupv((char **)argv);
-    }
-    g_auto(GStrv) lowered = ch_lower_argv(def, &ctx->lower, err);
-    if (!lowered)
-        return NULL;
-
     g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
     g_strv_builder_add(builder, ctx->binary);
-    for (size_t i = 1; lowered[i]; i++)
-        g_strv_builder_add(builder, lowered[i]);
+    if (ctx->restore) {
+        /* a restore needs a VMM that holds no VM: nothing but its API socket */
+        g_autofree char *sock = ch_api_socket_path(ctx->lower.run_dir);
+        g_autofree char *api = g_strconcat("path=", sock, NULL);
+        g_strv_builder_add_many(builder, "--api-socket", api, NULL);
+    } else {
+        g_auto(GStrv) lowered = ch_lower_argv(def, &ctx->lower, err);
+        if (!lowered)
+            return NULL;
+        for (size_t i = 1; lowered[i]; i++)
+            g_strv_builder_add(builder, lowered[i]);
+    }
     g_strv_builder_add_many(builder, "--log-file", ctx->log_path, NULL);
     /* CH waits for a reader to open the FIFO: the waiter, when there is one */
     if (events) {

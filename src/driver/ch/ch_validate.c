@@ -87,8 +87,15 @@ ch_validate_os(const DomainDef *def, CvError **err)
     if (!os->kernel && !os->loader)
         return ch_refuse(err, "<os> needs a <kernel> or a firmware <loader> for %s", BACKEND);
     /* edk2's CLOUDHV.fd is loaded into guest memory; CH emulates no flash device. */
-    if (os->loader_type && strcmp(os->loader_type, "rom") != 0)
-        return ch_refuse(err, "<loader> type '%s' is not supported by %s", os->loader_type,
+    /* CH loads its firmware (CLOUDHV.fd) read-only; libvirt spells that a read-only pflash,
+     * as libvirt's own CH driver takes it. A writable pflash would be an NVRAM CH has not. */
+    if (os->loader_type && strcmp(os->loader_type, "pflash") == 0 && !os->loader_readonly)
+        return ch_refuse(err, "<loader type='pflash'> without readonly='yes' is not supported "
+                              "by %s: its firmware has no writable flash",
+                         BACKEND);
+    if (os->loader_secure && strcmp(os->loader_secure, "yes") == 0)
+        return ch_refuse(err, "<loader secure='yes'> is not supported by %s: its firmware "
+                              "(CLOUDHV.fd) has no Secure Boot",
                          BACKEND);
     if (os->initrd && !os->kernel)
         return ch_refuse(err, "<initrd> needs a <kernel> for %s", BACKEND);
@@ -164,6 +171,19 @@ ch_validate_disk(const DomainDiskDef *disk, CvError **err)
         return ch_refuse(err, "<disk> without a <source> is not supported by %s", BACKEND);
     if (!disk->target_dev)
         return ch_refuse(err, "<disk> without a <target dev> is not supported by %s", BACKEND);
+    /* cache='none' is O_DIRECT (direct=on); CH always honours the guest's flushes, which is
+     * all 'writeback' and 'unsafe' ask for */
+    if (disk->cache && strcmp(disk->cache, "none") != 0 && strcmp(disk->cache, "writeback") != 0 &&
+        strcmp(disk->cache, "unsafe") != 0 && strcmp(disk->cache, "default") != 0)
+        return ch_refuse(err, "<disk> driver cache '%s' is not supported by %s", disk->cache,
+                         BACKEND);
+    if (disk->io && strcmp(disk->io, "io_uring") != 0)
+        return ch_refuse(err, "<disk> driver io '%s' is not supported by %s: it uses io_uring",
+                         disk->io, BACKEND);
+    if (disk->shareable && !disk->readonly)
+        return ch_refuse(err, "<disk> <shareable/> is not supported by %s: only a <readonly/> "
+                              "disk can be shared",
+                         BACKEND);
     if (disk->serial && strlen(disk->serial) > CH_DISK_SERIAL_MAX)
         return ch_refuse(err, "<disk> serial '%s' is longer than the %d characters %s can pass",
                          disk->serial, CH_DISK_SERIAL_MAX, BACKEND);
@@ -299,6 +319,9 @@ ch_validate(const DomainDef *def, CvError **err)
     if (named && named->kind != BACKEND_CLOUD_HYPERVISOR)
         return ch_refuse(err, "<emulator> '%s' is a %s binary, not one for %s", def->emulator,
                          named->name, BACKEND);
+    /* CH gives x86 guests ACPI (power button, hotplug), an APIC, long mode; Arm ones ACPI */
+    if (backend_common_validate_machine(def, "cloud-hypervisor", true, err) < 0)
+        return -1;
     if (ch_validate_os(def, err) < 0 || ch_validate_cpu_memory(def, err) < 0 ||
         backend_common_validate_lifecycle(def, "cloud-hypervisor", err) < 0)
         return -1;

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "fc_stats.h"
 #include "driver/backend.h"
 #include "fc_lower.h"
 #include "fc_paths.h"
@@ -49,6 +50,13 @@ const CocoonBackend fc_backend = {
     .resume = fc_process_resume,
     .shutdown = fc_process_shutdown,
     .reboot = NULL, /* FC exits on guest reset: the driver restarts the process */
-    .snapshot_save = fc_snapshot_save,
     .exit_crashed = fc_process_exit_crashed,
+    .snapshot_save = fc_snapshot_save,
+    .max_vcpus = FC_MAX_VCPUS,
+    .vcpu_thread_name = "fc_vcpu ",
+    .domcaps_format = fc_domcaps_format,
+    .memory_stats = fc_stats_memory,
+    .set_memory = fc_tune_set_memory,
+    .set_vcpus = NULL, /* no vCPU hotplug */
+    .block_stats = NULL, /* per-disk counters only in the metrics stream, not configured */
 };

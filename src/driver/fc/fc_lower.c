@@ -214,6 +214,12 @@ fc_lower_drives(const DomainDef *def, const BackendLowerCtx *ctx, const size_t *
         /* FC appends root=/dev/vda itself for the root device; a user root= wins. */
         fc_json_set_bool(body, "is_root_device", k == 0 && !user_root);
         fc_json_set_bool(body, "is_read_only", disk->readonly);
+        if (disk->cache && strcmp(disk->cache, "default") != 0)
+            fc_json_set_string(body, "cache_type",
+                               strcmp(disk->cache, "unsafe") == 0 ? "Unsafe" : "Writeback");
+        if (disk->io)
+            fc_json_set_string(body, "io_engine",
+                               strcmp(disk->io, "io_uring") == 0 ? "Async" : "Sync");
         fc_plan_add(calls, "PUT", g_strdup_printf("/drives/%s", id), body);
     }
 }

@@ -149,6 +149,18 @@ fc_validate_disks(const DomainDef *def, CvError **err)
             return fc_refuse(err, NULL, "<disk> driver type '%s'", disk->format);
         if (disk->serial)
             return fc_refuse(err, NULL, "<disk> <serial>");
+        /* FC opens images through the host page cache: 'none' is honoured for the part that
+         * keeps data safe (the guest's flushes reach the disk: cache_type Writeback) */
+        if (disk->cache && strcmp(disk->cache, "none") != 0 &&
+            strcmp(disk->cache, "writeback") != 0 && strcmp(disk->cache, "unsafe") != 0 &&
+            strcmp(disk->cache, "default") != 0)
+            return fc_refuse(err, NULL, "<disk> driver cache '%s'", disk->cache);
+        if (disk->io && strcmp(disk->io, "io_uring") != 0 && strcmp(disk->io, "threads") != 0)
+            return fc_refuse(err, ": its engines are io_uring (Async) and threads (Sync)",
+                             "<disk> driver io '%s'", disk->io);
+        if (disk->shareable && !disk->readonly)
+            return fc_refuse(err, ": only a <readonly/> disk can be shared",
+                             "<disk> <shareable/>");
         if (!disk->source || !*disk->source)
             return fc_refuse(err, NULL, "<disk> without <source>");
     }
@@ -269,6 +281,10 @@ fc_validate_devices(const DomainDef *def, CvError **err)
 int
 fc_validate(const DomainDef *def, CvError **err)
 {
+    bool arm = def->os.arch && strcmp(def->os.arch, "aarch64") == 0;
+    /* FC's x86 microVM describes its vCPUs and devices in ACPI tables; on Arm it uses FDT */
+    if (backend_common_validate_machine(def, FC_NAME, !arm, err) < 0)
+        return -1;
     if (fc_validate_os(def, err) < 0 || fc_validate_cpu_memory(def, err) < 0 ||
         backend_common_validate_lifecycle(def, FC_NAME, err) < 0 ||
         fc_validate_disks(def, err) < 0 || fc_validate_nets(def, err) < 0 ||

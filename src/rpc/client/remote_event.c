@@ -12,7 +12,7 @@
 typedef struct {
     gint refs; /* the table's, and one per callback running */
     int callback_id;
-    CocoonDomainEventLifecycleFunc cb;
+    CocoonDomainEventFunc cb;
     void *opaque;
     GDestroyNotify free_opaque;
 } RemoteEventReg;
@@ -36,7 +36,7 @@ event_reg_unref(RemoteEventReg *reg)
 
 int
 remote_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                          CocoonDomainEventLifecycleFunc cb, void *opaque,
+                          CocoonDomainEventFunc cb, void *opaque,
                           GDestroyNotify free_opaque, CvError **err)
 {
     RemotePriv *priv = remote_priv(conn);
@@ -100,30 +100,76 @@ remote_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err)
     return 0;
 }
 
+/* The registration of callbackID, with a reference, or NULL. */
+static RemoteEventReg *
+event_reg_find(RemotePriv *priv, int callback_id)
+{
+    g_mutex_lock(&priv->event_lock);
+    RemoteEventReg *reg = g_hash_table_lookup(priv->events, GINT_TO_POINTER(callback_id));
+    if (reg)
+        event_reg_ref(reg);
+    g_mutex_unlock(&priv->event_lock);
+    return reg;
+}
+
+static void
+event_deliver(RemotePriv *priv, int callback_id, const cvr_nonnull_domain *wdom,
+              const CocoonDomainEvent *ev)
+{
+    RemoteEventReg *reg = event_reg_find(priv, callback_id);
+    if (!reg)
+        return;
+    g_autoptr(CocoonDomain) dom = remote_domain_from_wire(priv->conn, wdom);
+    reg->cb(priv->conn, dom, ev, reg->opaque);
+    event_reg_unref(reg);
+}
+
 void
 remote_event_message(RemoteConn *rc, const cvr_message_header *hdr, const guint8 *body,
                      size_t len, void *opaque)
 {
     RemotePriv *priv = opaque;
-    if (hdr->proc != CVR_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE)
-        return; /* the only event we register for */
-    cvr_domain_event_callback_lifecycle_msg m;
     g_autoptr(CvError) err = NULL;
-    if (rpc_message_decode_body(body, len, (xdrproc_t)xdr_cvr_domain_event_callback_lifecycle_msg,
-                                &m, sizeof(m), &err) < 0)
-        return; /* a malformed event: nothing to deliver */
-
-    g_mutex_lock(&priv->event_lock);
-    RemoteEventReg *reg = g_hash_table_lookup(priv->events, GINT_TO_POINTER(m.callbackID));
-    if (reg)
-        event_reg_ref(reg);
-    g_mutex_unlock(&priv->event_lock);
-    if (reg) {
-        g_autoptr(CocoonDomain) dom = remote_domain_from_wire(priv->conn, &m.msg.dom);
-        reg->cb(priv->conn, dom, m.msg.event, m.msg.detail, reg->opaque);
-        event_reg_unref(reg);
+    /* a malformed event has nothing to deliver */
+    switch (hdr->proc) {
+    case CVR_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE: {
+        cvr_domain_event_callback_lifecycle_msg m;
+        if (rpc_message_decode_body(body, len,
+                                    (xdrproc_t)xdr_cvr_domain_event_callback_lifecycle_msg, &m,
+                                    sizeof(m), &err) < 0)
+            return;
+        CocoonDomainEvent ev = {.event_id = VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                .event = m.msg.event,
+                                .detail = m.msg.detail};
+        event_deliver(priv, m.callbackID, &m.msg.dom, &ev);
+        xdr_free((xdrproc_t)xdr_cvr_domain_event_callback_lifecycle_msg, (char *)&m);
+        return;
     }
-    xdr_free((xdrproc_t)xdr_cvr_domain_event_callback_lifecycle_msg, (char *)&m);
+    case CVR_PROC_DOMAIN_EVENT_CALLBACK_REBOOT: {
+        cvr_domain_event_callback_reboot_msg m;
+        if (rpc_message_decode_body(body, len, (xdrproc_t)xdr_cvr_domain_event_callback_reboot_msg,
+                                    &m, sizeof(m), &err) < 0)
+            return;
+        CocoonDomainEvent ev = {.event_id = VIR_DOMAIN_EVENT_ID_REBOOT};
+        event_deliver(priv, m.callbackID, &m.dom, &ev);
+        xdr_free((xdrproc_t)xdr_cvr_domain_event_callback_reboot_msg, (char *)&m);
+        return;
+    }
+    case CVR_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE: {
+        cvr_domain_event_callback_balloon_change_msg m;
+        if (rpc_message_decode_body(body, len,
+                                    (xdrproc_t)xdr_cvr_domain_event_callback_balloon_change_msg,
+                                    &m, sizeof(m), &err) < 0)
+            return;
+        CocoonDomainEvent ev = {.event_id = VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                                .actual_kib = m.actual};
+        event_deliver(priv, m.callbackID, &m.dom, &ev);
+        xdr_free((xdrproc_t)xdr_cvr_domain_event_callback_balloon_change_msg, (char *)&m);
+        return;
+    }
+    default:
+        return; /* an event Cocoon does not raise */
+    }
 }
 
 void

@@ -60,13 +60,46 @@ int remote_domain_reboot(CocoonDomain *dom, unsigned int flags, CvError **err);
 int remote_domain_suspend(CocoonDomain *dom, CvError **err);
 int remote_domain_resume(CocoonDomain *dom, CvError **err);
 
+/* ---- remote_snapshot.c: the snapshot members ---- */
+CocoonDomainSnapshot *remote_domain_snapshot_create_xml(CocoonDomain *dom, const char *xml,
+                                                        unsigned int flags, CvError **err);
+int remote_domain_list_all_snapshots(CocoonDomain *dom, CocoonDomainSnapshot ***ret_snaps,
+                                     size_t *ret_n, unsigned int flags, CvError **err);
+int remote_domain_snapshot_list_all_children(CocoonDomainSnapshot *snap,
+                                             CocoonDomainSnapshot ***ret_snaps, size_t *ret_n,
+                                             unsigned int flags, CvError **err);
+CocoonDomainSnapshot *remote_domain_snapshot_lookup_by_name(CocoonDomain *dom, const char *name,
+                                                            unsigned int flags, CvError **err);
+char *remote_domain_snapshot_get_xml_desc(CocoonDomainSnapshot *snap, unsigned int flags,
+                                          CvError **err);
+CocoonDomainSnapshot *remote_domain_snapshot_get_parent(CocoonDomainSnapshot *snap,
+                                                        unsigned int flags, CvError **err);
+CocoonDomainSnapshot *remote_domain_snapshot_current(CocoonDomain *dom, unsigned int flags,
+                                                     CvError **err);
+int remote_domain_has_current_snapshot(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_snapshot_is_current(CocoonDomainSnapshot *snap, unsigned int flags,
+                                      CvError **err);
+int remote_domain_snapshot_has_metadata(CocoonDomainSnapshot *snap, unsigned int flags,
+                                        CvError **err);
+int remote_domain_revert_to_snapshot(CocoonDomainSnapshot *snap, unsigned int flags,
+                                     CvError **err);
+int remote_domain_snapshot_delete(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err);
+
+/* ---- remote_save.c ---- */
+int remote_domain_save_flags(CocoonDomain *dom, const char *to, const char *dxml,
+                             unsigned int flags, CvError **err);
+int remote_domain_restore_flags(CocoonConn *conn, const char *from, const char *dxml,
+                                unsigned int flags, CvError **err);
+int remote_domain_managed_save(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_managed_save_remove(CocoonDomain *dom, unsigned int flags, CvError **err);
+
 /* ---- remote_stream.c ---- */
 int remote_domain_open_console(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
                                unsigned int flags, CvError **err);
 
 /* ---- remote_event.c ---- */
 int remote_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
-                              CocoonDomainEventLifecycleFunc cb, void *opaque,
+                              CocoonDomainEventFunc cb, void *opaque,
                               GDestroyNotify free_opaque, CvError **err);
 int remote_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err);
 

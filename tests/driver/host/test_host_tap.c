@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "driver/host_net.h"
@@ -311,7 +312,9 @@ test_rollback(void)
     DomainNetDef net = {.type = DOMAIN_NET_TYPE_BRIDGE, .bridge = "nosuchbr"};
     CHECK(host_tap_prepare(&net, tap, false, &created, &err) < 0);
     g_autofree char *want =
-        g_strdup_printf("cannot attach TAP '%s' to bridge 'nosuchbr': No such device", tap);
+        g_strdup_printf("cannot attach TAP '%s' to bridge 'nosuchbr': no such bridge: No such "
+                        "device",
+                        tap);
     CHECK_ERR(err, VIR_ERR_SYSTEM_ERROR, want);
     CHECK(!link_exists(tap));
 
@@ -374,6 +377,88 @@ test_rollback(void)
     CHECK(!link_exists(tap));
 }
 
+/* Without <mtu>, a TAP on a bridge takes the bridge's MTU (and so leaves the bridge's alone). */
+static void
+test_bridge_mtu(void)
+{
+    g_autoptr(CvError) err = NULL;
+    struct rtnl_link *br = link_get(BRIDGE), *change = rtnl_link_alloc();
+    g_assert(br && change);
+    unsigned int old_mtu = rtnl_link_get_mtu(br);
+    rtnl_link_set_mtu(change, 9000);
+    g_assert(rtnl_link_change(sk, br, change, 0) == 0);
+    rtnl_link_put(change);
+    rtnl_link_put(br);
+
+    g_autofree char *tap = host_tap_name("jumbo", 0);
+    bool created = false;
+    DomainNetDef net = {.type = DOMAIN_NET_TYPE_BRIDGE, .bridge = BRIDGE};
+    CHECK_OK(host_tap_prepare(&net, tap, false, &created, &err) == 0, err);
+    struct rtnl_link *link = link_get(tap);
+    CHECK(link && rtnl_link_get_mtu(link) == 9000);
+    if (link)
+        rtnl_link_put(link);
+    br = link_get(BRIDGE);
+    CHECK(br && rtnl_link_get_mtu(br) == 9000);
+    CHECK_OK(host_tap_remove(tap, &err) == 0, err);
+
+    /* an explicit <mtu> wins over the bridge's */
+    net.mtu = 1400;
+    CHECK_OK(host_tap_prepare(&net, tap, false, &created, &err) == 0, err);
+    link = link_get(tap);
+    CHECK(link && rtnl_link_get_mtu(link) == 1400);
+    if (link)
+        rtnl_link_put(link);
+    CHECK_OK(host_tap_remove(tap, &err) == 0, err);
+
+    change = rtnl_link_alloc();
+    rtnl_link_set_mtu(change, old_mtu);
+    g_assert(br && rtnl_link_change(sk, br, change, 0) == 0);
+    rtnl_link_put(change);
+    rtnl_link_put(br);
+}
+
+/* A name an interface of another kind has, and no permission: clear errors, no TAP made. */
+static void
+test_name_taken_and_permission(void)
+{
+    g_autoptr(CvError) err = NULL;
+    bool created = false;
+    DomainNetDef eth = {.type = DOMAIN_NET_TYPE_ETHERNET};
+    /* the bridge's own name: not a TAP, refused, the bridge untouched */
+    CHECK(host_tap_prepare(&eth, BRIDGE, false, &created, &err) < 0);
+    CHECK(err && strstr(err->message, "cannot use existing interface '" BRIDGE "'") &&
+          strstr(err->message, "it is not a TAP"));
+    g_clear_pointer(&err, cv_error_free);
+    struct rtnl_link *br = link_get(BRIDGE);
+    CHECK(br && g_strcmp0(rtnl_link_get_type(br), "bridge") == 0);
+    if (br)
+        rtnl_link_put(br);
+
+    /* without CAP_NET_ADMIN (a user other than root, in a child) */
+    g_autofree char *tap = host_tap_name("noperm", 0);
+    pid_t pid = fork();
+    g_assert(pid >= 0);
+    if (pid == 0) {
+        if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+            _exit(3);
+        CvError *e = NULL;
+        bool c = false;
+        if (host_tap_prepare(&eth, tap, false, &c, &e) == 0)
+            _exit(1);
+        g_autofree char *want = g_strdup_printf("cannot create TAP '%s': ", tap);
+        bool clear = e && g_str_has_prefix(e->message, want) &&
+                     (e->sys_errno == EPERM || e->sys_errno == EACCES);
+        if (!clear)
+            fprintf(stderr, "unprivileged: %s\n", e ? e->message : "(no error)");
+        _exit(clear ? 0 : 2);
+    }
+    int status = 0;
+    g_assert(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(!link_exists(tap));
+}
+
 int
 main(void)
 {
@@ -409,6 +494,8 @@ main(void)
     test_multi_queue();
     test_unmanaged();
     test_rollback();
+    test_bridge_mtu();
+    test_name_taken_and_permission();
 
     nl_socket_free(sk);
     if (failures)
