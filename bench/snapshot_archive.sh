@@ -23,8 +23,8 @@ case "$build" in /*) ;; *) build="$top/$build" ;; esac
 work=$(mktemp -d /var/tmp/cocoon-bench-archive.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-exec /usr/bin/python3 - "$build" "$work" "$runs" <<'PY'
-import glob, os, shutil, statistics, subprocess, sys, time
+/usr/bin/python3 - "$build" "$work" "$runs" <<'PY'
+import glob, os, resource, shutil, statistics, subprocess, sys, time
 
 build, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 virsh = os.path.join(build, "tools/virsh/cocoonvirsh")
@@ -91,32 +91,46 @@ print(f"snapshot: {data / MIB:.0f} MiB of data in files of "
 ours_tar = os.path.join(work, "ours.tar.zst")
 base_tar = os.path.join(work, "base.tar.zst")
 t = {k: [] for k in ("ours-export", "tar-export", "ours-import", "tar-import")}
+cpu = {k: [] for k in t}
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 for i in range(runs):
     for what in ("ours", "tar"):
-        start = time.monotonic()
+        start, c0 = time.monotonic(), children_cpu()
         if what == "ours":
             v(root, "snapshot-export", "big", "s1", ours_tar)
         else:
             sh(f"tar -S -cf - -C {snap} . | zstd -q -T0 > {base_tar}")
         t[f"{what}-export"].append(time.monotonic() - start)
+        cpu[f"{what}-export"].append(children_cpu() - c0)
     for what in ("ours", "tar"):
         dest = os.path.join(work, f"in-{what}")
         shutil.rmtree(dest, ignore_errors=True)
         os.makedirs(dest)
-        start = time.monotonic()
+        start, c0 = time.monotonic(), children_cpu()
         if what == "ours":
             v(dest, "snapshot-import", ours_tar)
         else:
             sh(f"zstd -q -d -c {base_tar} | tar -xf - -C {dest}")
         t[f"{what}-import"].append(time.monotonic() - start)
+        cpu[f"{what}-import"].append(children_cpu() - c0)
     got = os.path.join(work, "in-ours", "domains", "big", "snapshots", "s1", "memory")
     assert subprocess.run(["cmp", got, os.path.join(snap, "memory")]).returncode == 0
     assert os.stat(got).st_blocks * 512 < 600 * MIB, "the holes were not kept"
 
 med = {k: statistics.median(x) for k, x in t.items()}
+mcpu = {k: statistics.median(x) for k, x in cpu.items()}
+print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times are the "
+      f"scheduler's as much as ours; CPU times are what each side used)")
 for k in ("export", "import"):
-    print(f"{k}: cocoon {med['ours-' + k]:.2f} s, tar+zstd {med['tar-' + k]:.2f} s: "
-          f"{med['tar-' + k] / med['ours-' + k]:.2f}x")
+    print(f"{k}: wall cocoon {med['ours-' + k]:.2f} s, tar+zstd {med['tar-' + k]:.2f} s: "
+          f"{med['tar-' + k] / med['ours-' + k]:.2f}x; CPU cocoon {mcpu['ours-' + k]:.2f} s, "
+          f"tar+zstd {mcpu['tar-' + k]:.2f} s: {mcpu['tar-' + k] / mcpu['ours-' + k]:.2f}x")
 so, sb = os.path.getsize(ours_tar), os.path.getsize(base_tar)
 print(f"archive: cocoon {so / MIB:.1f} MiB, tar+zstd {sb / MIB:.1f} MiB ({(so / sb - 1) * 100:+.1f} %)")
 PY

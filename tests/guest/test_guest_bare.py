@@ -26,6 +26,7 @@ SKIP = 77
 BOOT_TIMEOUT = 20
 PROMPT = "guest> "
 BANNER = "cocoon-test-guest: booted"
+TRIPLE_FAULT_CH = "Guest likely triple-faulted"
 
 
 class Failure(Exception):
@@ -435,6 +436,7 @@ def test_cloud_hypervisor(ch, chr_bin, guest, tmp, tap):
         vm.expect(r"rebooting\r\n", 5)
         vm.boot()
         check(vm.alive(), "ch: the process ended on the guest's reboot")
+        check(TRIPLE_FAULT_CH not in vm.log(), "ch: an i8042 reset logged as a triple fault")
         check(vm.command("echo after reboot") == ["after reboot"], "ch: echo after reboot")
         # The ACPI power button: the guest powers off (S5), CH exits 0.
         wait_for(api)
@@ -460,6 +462,8 @@ def test_cloud_hypervisor(ch, chr_bin, guest, tmp, tap):
         vm.expect(r"crashing\r\n", 5)
         vm.boot()
         check(vm.alive(), "ch: the process ended on a triple fault")
+        # What tells it from a reboot: CH's error line (default verbosity) before its reset.
+        check(TRIPLE_FAULT_CH in vm.log(), f"ch: no {TRIPLE_FAULT_CH!r} in its log")
         ends_with(vm, "ch", "poweroff", "powering off", (0,), "poweroff (ACPI S5)")
     finally:
         vm.close()
