@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "fc_api.h"
+#include "fc_clone.h"
 #include "fc_lower.h"
 #include "driver/backend_common.h"
 #include "fc_paths.h"
@@ -105,7 +106,15 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
 
     const char *argv[] = {ctx->binary,  "--api-sock",  sock,      "--id", id,
                           "--log-path", ctx->log_path, "--level", "Info", NULL};
-    int rc = cv_process_spawn_kept(argv, ctx->console_fd, ctx->console_fd, log_fd, ctx->exit_path,
+    /* a clone runs where its own files are at the paths the snapshot recorded */
+    g_auto(GStrv) clone_argv = NULL;
+    if (ctx->restore && ctx->restore->clone &&
+        !(clone_argv = fc_clone_argv(argv, ctx->restore->binds, err))) {
+        close(log_fd);
+        return -1;
+    }
+    int rc = cv_process_spawn_kept(clone_argv ? (const char **)clone_argv : argv,
+                                   ctx->console_fd, ctx->console_fd, log_fd, ctx->exit_path,
                                    ctx->waiter_opts, &pid, &ret_vm->waiter_pid, err);
     close(log_fd);
     if (rc < 0)
@@ -114,7 +123,9 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, cv_process_start_timeout_ms(), err) < 0 ||
-        (ctx->restore ? fc_snapshot_load(sock, ctx->restore, paused, err)
+        (ctx->restore ? (ctx->restore->clone
+                             ? fc_clone_load(sock, ctx->restore, def, &ctx->lower, paused, err)
+                             : fc_snapshot_load(sock, ctx->restore, paused, err))
                       : fc_process_configure(sock, plan, paused, err)) < 0) {
         fc_process_explain_exit(pid, start_time, ctx, err);
         fc_process_abort(pid, start_time, sock);
