@@ -16,6 +16,9 @@
 
 /* What FC logs when a vCPU stops on an exit KVM could not handle: it then exits 0. */
 #define FC_VCPU_ERROR "Received KVM_EXIT_INTERNAL_ERROR"
+/* What FC logs on a guest triple fault (KVM_EXIT_SHUTDOWN): it usually exits 1, but now and
+ * then 0 (its vCPU and VMM threads race to report the exit), so the log decides. */
+#define FC_TRIPLE_FAULT "Unexpected exit reason on vcpu run: Shutdown"
 
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
 #define FC_STOP_TERM_MS 1000
@@ -182,5 +185,6 @@ bool
 fc_process_exit_crashed(const char *log_path, int status)
 {
     (void)status;
-    return backend_common_log_has(log_path, FC_VCPU_ERROR);
+    return backend_common_log_has(log_path, FC_VCPU_ERROR) ||
+           backend_common_log_has(log_path, FC_TRIPLE_FAULT);
 }
