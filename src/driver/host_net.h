@@ -42,3 +42,10 @@ int host_tap_prepare(const DomainNetDef *net, const char *name, bool multi_queue
  * of that name that is not a TAP is refused (VIR_ERR_OPERATION_INVALID) and left alone.
  */
 int host_tap_remove(const char *name, CvError **err);
+
+/**
+ * host_tap_set_owner: give the existing (persistent) TAP name to uid/gid, so that a process
+ * with no CAP_NET_ADMIN running as them may open it (-1, -1: no owner again). With netns (a
+ * path such as /run/netns/X), in that network namespace. 0 or -1 with *err.
+ */
+int host_tap_set_owner(const char *name, long uid, long gid, const char *netns, CvError **err);
