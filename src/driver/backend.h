@@ -158,8 +158,9 @@ typedef struct {
      */
     int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
     /* Once the VMM of the live directory run_dir is gone: release what launch made outside it
-     * (FC: the jail). NULL: nothing to release. Best effort. */
-    void (*release)(const char *run_dir);
+     * (FC: the jail; the TAPs the boot created, NULL-terminated, when they are in the jail's
+     * network namespace). NULL: nothing to release. Best effort. */
+    void (*release)(const char *run_dir, const char *const *created_taps);
 
     /* ---- what clients ask of a backend beyond the lifecycle (issue 12) ---- */
     unsigned int max_vcpus;       /* on x86_64 */

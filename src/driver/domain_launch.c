@@ -225,7 +225,14 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
         p->binary = g_strdup(p->jail.firecracker);
     else if (!(p->binary = cocoon_config_resolve_binary(config, backend, def->emulator, err)))
         return -1;
-    if (launch_taps(backend, def, p, st, err) < 0 || launch_overlays(def, p, st, err) < 0)
+    /* a jailed FC that joins a network namespace finds its TAPs there */
+    int self_ns = -1;
+    const char *netns = jailed ? p->jail.jail.netns : NULL;
+    if (netns && host_netns_enter(netns, &self_ns, err) < 0)
+        return -1;
+    int taps_rc = launch_taps(backend, def, p, st, err);
+    host_netns_leave(self_ns);
+    if (taps_rc < 0 || launch_overlays(def, p, st, err) < 0)
         return -1;
     if (backend->kind == BACKEND_FIRECRACKER && def->os.kernel) {
         g_autofree char *cache =
@@ -367,7 +374,7 @@ domain_launch_teardown(DomainStore *store, const char *name, const DomainStatus 
     g_autofree char *live = domain_store_live_dir(store, name);
     const CocoonBackend *backend = st->backend ? backend_for_emulator(st->backend) : NULL;
     if (backend && backend->release)
-        backend->release(live);
+        backend->release(live, (const char *const *)st->taps);
     for (size_t i = 0; st->taps && st->taps[i]; i++)
         host_tap_remove(st->taps[i], NULL);
     for (size_t i = 0; st->overlays && st->overlays[i]; i++)

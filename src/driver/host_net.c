@@ -357,10 +357,8 @@ host_tap_remove(const char *name, CvError **err)
     return ret;
 }
 
-/* Switch the calling thread into the network namespace at path; *ret_self: the one to return
- * to (host_net_leave). 0 or -1 with *err. */
-static int
-host_net_enter(const char *path, int *ret_self, CvError **err)
+int
+host_netns_enter(const char *path, int *ret_self, CvError **err)
 {
     *ret_self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     int target = open(path, O_RDONLY | O_CLOEXEC);
@@ -378,8 +376,8 @@ host_net_enter(const char *path, int *ret_self, CvError **err)
     return 0;
 }
 
-static void
-host_net_leave(int self)
+void
+host_netns_leave(int self)
 {
     if (self < 0)
         return;
@@ -394,7 +392,7 @@ host_tap_set_owner(const char *name, long uid, long gid, const char *netns, CvEr
     if (host_tap_name_check(name, err) < 0)
         return -1;
     int self = -1;
-    if (netns && host_net_enter(netns, &self, err) < 0)
+    if (netns && host_netns_enter(netns, &self, err) < 0)
         return -1;
     int ret = -1;
     int fd = host_tap_open(name, false, false);
@@ -409,6 +407,6 @@ host_tap_set_owner(const char *name, long uid, long gid, const char *netns, CvEr
         ret = 0;
     if (fd >= 0)
         close(fd);
-    host_net_leave(self);
+    host_netns_leave(self);
     return ret;
 }

@@ -199,7 +199,7 @@ test_prepare_release(const char *dir)
             fprintf(stderr, "%s\n", json);
         fc_jail_prep_clear(&prep);
 
-        fc_jail_release(run);
+        fc_jail_release(run, NULL);
         g_autofree char *jaildir = g_build_filename(base, "firecracker", "web-1", NULL);
         CHECK(!g_file_test(jaildir, G_FILE_TEST_EXISTS));
         CHECK(stat(disk, &out) == 0 && out.st_uid == 0 && out.st_nlink == 1);

@@ -4,7 +4,8 @@ answers, the disk and TAP work from inside the chroot), FC running as the config
 in its cgroup with the <cputune>/<memtune> limits, snapshot create + revert, shutdown, and
 after destroy nothing left in the chroot base (folder, cgroup, mounts) and the disk's owner
 given back. `daemon`: through cocoond with Debian's virsh, re-attached after a cocoond
-restart; `pidns`: embedded with new-pid-ns = yes (FC the init of a PID namespace).
+restart; `pidns`: embedded with new-pid-ns = yes (FC the init of a PID namespace) and
+netns = a network namespace the test makes (the TAP is made there, FC joins it).
 
 usage: test_jailer.py embed|daemon|pidns
 
@@ -70,6 +71,7 @@ class Suite:
             R.skip(f"no jailer binary at {self.jailer} (set COCOON_REAL_VMM_DIR)")
         self.v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
         self.ns = HostNet()
+        self.tapns = R.Netns() if mode == "pidns" else None
         self.conf_dir = os.path.join("/tmp", f"cocoon-jail-conf-{os.getpid()}")
         os.makedirs(self.conf_dir, exist_ok=True)
         self.conf = os.path.join(self.conf_dir, "cocoon.conf")
@@ -78,6 +80,8 @@ class Suite:
                     f"firecracker = {os.path.join(R.VMM_DIR, 'firecracker')}\n"
                     f"[jailer]\nuid = {UID}\ngid = {GID}\n"
                     f"new-pid-ns = {'yes' if mode == 'pidns' else 'no'}\n")
+            if self.tapns:
+                f.write(f"netns = /run/netns/{self.tapns.name}\n")
         self.s = R.Session("fc", mode == "daemon", self.ns,
                            env={"COCOON_CONFIG": self.conf, "COCOON_SHUTDOWN_TIMEOUT_MS": "3000",
                                 "COCOON_STOP_TIMEOUT_MS": "2000"})
@@ -182,6 +186,11 @@ class Suite:
             self.ok("cocoon-vmm-waiter" in open(f"/proc/{ppid}/cmdline").read(),
                     f"FC's parent ({ppid}) is the waiter")
             self.ok(R.tun_fds(pid, tap) == 1, f"FC opened TAP '{tap}' from inside the jail")
+            if self.tapns:
+                self.ok(tap in self.tapns.links() and tap not in self.ns.links(),
+                        f"the TAP is in the network namespace FC joined ({self.tapns.name})")
+                self.ok(os.readlink(f"/proc/{pid}/ns/net") !=
+                        os.readlink("/proc/self/ns/net"), "FC runs in that network namespace")
 
             c = s.attach(name, BOOT)
             if self.ok(c is not None, "the console shows the guest's prompt"):
@@ -227,14 +236,15 @@ class Suite:
             self.ok(pid and wait_for(lambda: not R.alive(pid), QUICK), "destroy kills FC")
             left = self.jail_left(name)
             self.ok(not left, f"nothing left in the chroot base after destroy: {left}")
-            self.ok(tap not in self.ns.links(), f"TAP '{tap}' removed after destroy")
+            self.ok(tap not in (self.tapns or self.ns).links(), f"TAP '{tap}' removed after destroy")
             dst = os.stat(disk)
             self.ok(dst.st_uid == 0 and dst.st_nlink == 1,
                     f"the disk is root's again, with no link left (uid {dst.st_uid}, "
                     f"{dst.st_nlink} links)")
         finally:
             s.close()
-            self.ns.close()
+            if self.tapns:
+                self.tapns.close()
             for f in os.listdir(self.conf_dir):
                 os.unlink(os.path.join(self.conf_dir, f))
             os.rmdir(self.conf_dir)

@@ -312,7 +312,7 @@ fc_jail_prepare(const DomainDef *def, const BackendLaunchCtx *ctx, const char *i
         return -1;
     }
     /* what an earlier boot could not release */
-    fc_jail_release(run_dir);
+    fc_jail_release(run_dir, NULL);
 
     memset(ret, 0, sizeof(*ret));
     ret->dir = fc_jail_dir(ctx->jail, id);
@@ -331,7 +331,7 @@ fc_jail_prepare(const DomainDef *def, const BackendLaunchCtx *ctx, const char *i
     jail_note_cgroups(ret, ctx->jail, id, (const char *const *)argv);
     if (cv_dir_ensure(ret->root, 0700, err) < 0 || jail_files(ret, def, ctx, err) < 0 ||
         jail_taps(ret, def, ctx, err) < 0 || jail_sockets(ret, run_dir, err) < 0) {
-        fc_jail_release(run_dir);
+        /* the jail file says what was made: the driver's teardown releases it */
         fc_jail_prep_clear(ret);
         return -1;
     }
@@ -402,7 +402,7 @@ jail_rmdir_cgroup(const char *dir)
 }
 
 void
-fc_jail_release(const char *run_dir)
+fc_jail_release(const char *run_dir, const char *const *created_taps)
 {
     g_autofree char *path = g_build_filename(run_dir, FC_JAIL_STATE, NULL);
     g_autofree char *text = NULL;
@@ -426,7 +426,14 @@ fc_jail_release(const char *run_dir)
         } else if (g_str_has_prefix(line, "netns ")) {
             netns = line + strlen("netns ");
         } else if (g_str_has_prefix(line, "tap ")) {
-            host_tap_set_owner(line + strlen("tap "), -1, -1, netns, NULL);
+            const char *tap = line + strlen("tap ");
+            host_tap_set_owner(tap, -1, -1, netns, NULL);
+            int self = -1;
+            if (netns && created_taps && g_strv_contains(created_taps, tap) &&
+                host_netns_enter(netns, &self, NULL) == 0) {
+                host_tap_remove(tap, NULL);
+                host_netns_leave(self);
+            }
         } else if (g_str_has_prefix(line, "dir ")) {
             cv_dir_remove_tree_at(AT_FDCWD, line + strlen("dir "), NULL);
         } else if (g_str_has_prefix(line, "cgroup ")) {

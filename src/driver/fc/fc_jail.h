@@ -65,7 +65,8 @@ typedef struct {
 
 /**
  * fc_jail_prepare: make the chroot of id for ctx's launch of def (a stale one of an earlier
- * boot is released first) and fill *ret. On failure what was made is undone; -1 with *err
+ * boot is released first) and fill *ret. On failure what was made stays recorded in the jail
+ * file, for fc_jail_release (the driver's teardown after a failed launch); -1 with *err
  * ("cannot link 'X' into the jail 'Y'", "a <serial type='file'> cannot reach into the jail").
  */
 int fc_jail_prepare(const DomainDef *def, const BackendLaunchCtx *ctx, const char *id,
@@ -84,9 +85,10 @@ pid_t fc_jail_find_pid(const BackendJail *jail, const FcJailPrep *prep, pid_t sp
 /**
  * fc_jail_release: after the VMM of the live directory run_dir is gone, undo what its jail
  * file records: bind mounts, owners, TAP owners, the jail folder, the cgroups; then the file.
- * A live directory without one is left alone. Best effort, never fails.
+ * With a network namespace it also removes created_taps (NULL-terminated; may be NULL) there,
+ * where the boot made them. A live directory without a jail file is left alone. Best effort.
  */
-void fc_jail_release(const char *run_dir);
+void fc_jail_release(const char *run_dir, const char *const *created_taps);
 
 /**
  * fc_jail_snapshot_save: a snapshot of the jailed VM of vm: FC writes it inside its chroot,

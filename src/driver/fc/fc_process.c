@@ -134,7 +134,6 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
         plan = fc_process_jail(def, ctx, id, &jail, &jail_argv, waiter_opts, err);
         if (!jail.root || (!ctx->restore && !plan)) {
             close(log_fd);
-            fc_jail_release(ctx->lower.run_dir);
             fc_jail_prep_clear(&jail);
             return -1;
         }
@@ -151,7 +150,6 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
                                                          cv_process_start_timeout_ms(), err)) < 0)
         rc = -1;
     if (rc < 0) {
-        fc_jail_release(ctx->lower.run_dir);
         fc_jail_prep_clear(&jail);
         return -1;
     }
@@ -163,7 +161,6 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
                  : fc_process_configure(sock, plan, paused, err)) < 0) {
         fc_process_explain_exit(pid, start_time, ctx, err);
         fc_process_abort(pid, start_time, sock);
-        fc_jail_release(ctx->lower.run_dir);
         fc_jail_prep_clear(&jail);
         return -1;
     }
