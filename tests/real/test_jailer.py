@@ -219,6 +219,7 @@ class Suite:
                     c.close()
             else:
                 self.snapshot(name)
+                self.bad_seccomp()
 
             rc, out, err = s.run("shutdown", name)
             self.ok(rc == 0, f"shutdown ({out.strip()} {err.strip()})")
@@ -248,6 +249,32 @@ class Suite:
             for f in os.listdir(self.conf_dir):
                 os.unlink(os.path.join(self.conf_dir, f))
             os.rmdir(self.conf_dir)
+
+    def bad_seccomp(self):
+        """--seccomp-filter reaches FC: a file that is no BPF filter makes it fail to start;
+        the error says why and nothing of that boot is left."""
+        s = self.s
+        bogus = os.path.join(self.conf_dir, "bogus.bpf")
+        with open(bogus, "w") as f:
+            f.write("not a filter\n")
+        good = open(self.conf).read()
+        with open(self.conf, "w") as f:
+            f.write(good + f"seccomp-filter = {bogus}\n")
+        try:
+            name = f"jailbad{self.tag}"
+            s.define(name, kernel=self.kernel)
+            rc, out, err = s.run("start", name)
+            self.ok(rc != 0 and "seccomp" in err.lower(),
+                    f"a bad --seccomp-filter fails the start and says so: {' '.join(err.split())}")
+            self.ok(s.state(name).startswith("shut off"), f"still shut off ('{s.state(name)}')")
+            left = self.jail_left(name)
+            self.ok(not left, f"a failed jailed start leaves nothing in the chroot base: {left}")
+            self.ok(os.stat(bogus).st_uid == 0, "the filter file is root's again")
+            s.run("undefine", name)
+            s.names.remove(name)
+        finally:
+            with open(self.conf, "w") as f:
+                f.write(good)
 
     def snapshot(self, name):
         s = self.s
