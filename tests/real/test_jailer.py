@@ -220,6 +220,7 @@ class Suite:
             else:
                 self.snapshot(name)
                 self.bad_seccomp()
+                self.emulator_jailer()
 
             rc, out, err = s.run("shutdown", name)
             self.ok(rc == 0, f"shutdown ({out.strip()} {err.strip()})")
@@ -270,6 +271,34 @@ class Suite:
             left = self.jail_left(name)
             self.ok(not left, f"a failed jailed start leaves nothing in the chroot base: {left}")
             self.ok(os.stat(bogus).st_uid == 0, "the filter file is root's again")
+            s.run("undefine", name)
+            s.names.remove(name)
+        finally:
+            with open(self.conf, "w") as f:
+                f.write(good)
+
+    def emulator_jailer(self):
+        """No jailer in cocoon.conf, but <emulator> names one: that domain runs jailed."""
+        s = self.s
+        good = open(self.conf).read()
+        with open(self.conf, "w") as f:
+            f.write(f"[hypervisors]\nfirecracker = {os.path.join(R.VMM_DIR, 'firecracker')}\n")
+        try:
+            name = f"jailemu{self.tag}"
+            path = os.path.join(s.dir, f"{name}.xml")
+            with open(path, "w") as f:
+                f.write(R.domain_xml(name, "fc", self.kernel).replace(
+                    R.EMULATOR["fc"], self.jailer))
+            rc, out, err = s.run("define", path)
+            self.ok(rc == 0, f"define with <emulator> the jailer ({err.strip()})")
+            s.names.append(name)
+            rc, out, err = s.run("start", name)
+            pid = s.pid(name) if rc == 0 else 0
+            self.ok(rc == 0 and pid and owner(pid) == (52000, 52000),
+                    f"<emulator> the jailer: FC runs jailed as the default 52000:52000 "
+                    f"({err.strip()}{owner(pid) if pid else ''})")
+            s.run("destroy", name)
+            self.ok(not self.jail_left(name), f"nothing left: {self.jail_left(name)}")
             s.run("undefine", name)
             s.names.remove(name)
         finally:
