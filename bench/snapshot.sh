@@ -5,8 +5,8 @@
 # The guest is Cocoon's test guest (tests/guest) with 256 MiB and 1 GiB of memory and a 64 MiB
 # disk. Per size, RUNS rounds, each round:
 #   bare create   PATCH /vm Paused, PUT /snapshot/create (Full), PATCH /vm Resumed on a bare
-#                 FC we configured ourselves; the time of the snapshot/create call alone is
-#                 reported too;
+#                 FC we configured ourselves (booted once, then each round the VM loaded from
+#                 the round before, as Cocoon's is); the snapshot/create call alone too;
 #   cocoon create `cocoonvirsh snapshot-create-as` (CLI start, lock, pause, create, disk
 #                 capture, resume, metadata commit) of the same guest under Cocoon;
 #   bare load     stop the running FC, a fresh FC process: spawn, wait for its socket, PUT
@@ -100,39 +100,52 @@ def disk(path, size=64 << 20):
         f.truncate(size)
 
 
-def bare(mib, d):
-    """(create, create-call, load, load-call) seconds on a bare FC."""
-    vda = os.path.join(d, "bare-vda.img")
-    disk(vda)
-    sock = os.path.join(d, "bare.sock")
-    p = spawn_fc(sock)
-    call(sock, "PUT", "/boot-source", {"kernel_image_path": guest, "boot_args": "console=ttyS0"})
-    call(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": mib})
-    call(sock, "PUT", "/drives/vda", {"drive_id": "vda", "path_on_host": vda,
-                                      "is_root_device": False, "is_read_only": False})
-    call(sock, "PUT", "/actions", {"action_type": "InstanceStart"})
-    time.sleep(0.3)
-    vmstate, mem = os.path.join(d, "bare.vmstate"), os.path.join(d, "bare.mem")
-    for f in (vmstate, mem):
-        if os.path.exists(f):
+class Bare:
+    """A bare FC VM that lives as Cocoon's does: booted once, then each round snapshotted and
+    replaced by a fresh process loaded from that snapshot (so both sides snapshot and stop a
+    VM with the same history)."""
+
+    def __init__(self, mib, d):
+        self.d = d
+        self.vda = os.path.join(d, "bare-vda.img")
+        disk(self.vda)
+        self.sock = os.path.join(d, "bare.sock")
+        self.p = spawn_fc(self.sock)
+        call(self.sock, "PUT", "/boot-source", {"kernel_image_path": guest,
+                                                "boot_args": "console=ttyS0"})
+        call(self.sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": mib})
+        call(self.sock, "PUT", "/drives/vda", {"drive_id": "vda", "path_on_host": self.vda,
+                                               "is_root_device": False, "is_read_only": False})
+        call(self.sock, "PUT", "/actions", {"action_type": "InstanceStart"})
+        time.sleep(0.3)
+
+    def round(self, i):
+        """(create, create-call, load, load-call) seconds."""
+        vmstate = os.path.join(self.d, f"bare-{i}.vmstate")
+        mem = os.path.join(self.d, f"bare-{i}.mem")
+        t0 = time.monotonic()
+        call(self.sock, "PATCH", "/vm", {"state": "Paused"})
+        t1 = time.monotonic()
+        call(self.sock, "PUT", "/snapshot/create", {"snapshot_type": "Full",
+                                                    "snapshot_path": vmstate, "mem_file_path": mem})
+        t2 = time.monotonic()
+        call(self.sock, "PATCH", "/vm", {"state": "Resumed"})
+        t3 = time.monotonic()
+        stop(self.p)
+        self.p = spawn_fc(self.sock)
+        t4 = time.monotonic()
+        call(self.sock, "PUT", "/snapshot/load", {"snapshot_path": vmstate, "resume_vm": True,
+                                                  "mem_backend": {"backend_type": "File",
+                                                                  "backend_path": mem}})
+        t5 = time.monotonic()
+        # removed at once, as the Cocoon side deletes each snapshot after reverting to it:
+        # the loaded VMM keeps its memory file mapped, and both sides' next stop frees it
+        for f in (vmstate, mem):
             os.unlink(f)
-    t0 = time.monotonic()
-    call(sock, "PATCH", "/vm", {"state": "Paused"})
-    t1 = time.monotonic()
-    call(sock, "PUT", "/snapshot/create", {"snapshot_type": "Full", "snapshot_path": vmstate,
-                                           "mem_file_path": mem})
-    t2 = time.monotonic()
-    call(sock, "PATCH", "/vm", {"state": "Resumed"})
-    t3 = time.monotonic()
-    t4 = time.monotonic()
-    stop(p)
-    p = spawn_fc(sock)
-    t5 = time.monotonic()
-    call(sock, "PUT", "/snapshot/load", {"snapshot_path": vmstate, "resume_vm": True,
-                                         "mem_backend": {"backend_type": "File", "backend_path": mem}})
-    t6 = time.monotonic()
-    stop(p)
-    return t3 - t0, t2 - t1, t6 - t4, t6 - t5
+        return t1 - t0 + t3 - t1, t2 - t1, t5 - t3, t5 - t4
+
+    def close(self):
+        stop(self.p)
 
 
 def v(*args):
@@ -182,13 +195,15 @@ for mib in (256, 1024):
     os.makedirs(d)
     name = define(mib, d)
     bc, bcc, bl, blc, cc, cr = [], [], [], [], [], []
+    b_vm = Bare(mib, d)
     for i in range(runs):
-        a, b, c, e = bare(mib, d)
+        a, b, c, e = b_vm.round(i)
         bc.append(a); bcc.append(b); bl.append(c); blc.append(e)
         x, y = cocoon(mib, d, i)
         cc.append(x); cr.append(y)
     print(f"{mib:>5}MiB {ms(bc):12.1f} {ms(bcc):8.1f} {ms(cc):8.1f} {ms(cc)/ms(bc):6.2f}   "
           f"{ms(bl):10.1f} {ms(blc):8.1f} {ms(cr):8.1f} {ms(cr)/ms(bl):6.2f}")
+    b_vm.close()
     v("destroy", name)
     v("undefine", name, "--snapshots-metadata")
 PY

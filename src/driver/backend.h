@@ -174,6 +174,8 @@ typedef struct {
      * <memory>); the driver has checked the balloon exists. */
     int (*set_memory)(const BackendVm *vm, const DomainDef *def, unsigned long long kib,
                       CvError **err);
+    /* Live: press Ctrl+Alt+Del on the guest's keyboard; NULL: the VMM has no keyboard. */
+    int (*send_ctrl_alt_del)(const BackendVm *vm, CvError **err);
     /* Live: run n vCPUs (up to def's maximum); NULL: the VMM cannot. */
     int (*set_vcpus)(const BackendVm *vm, unsigned int n, CvError **err);
     /* The counters of def->disks[disk]; NULL: the VMM keeps none the driver can read. */

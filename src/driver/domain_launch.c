@@ -420,28 +420,13 @@ domain_launch_exit_crashed(DomainStore *store, const char *name, const DomainSta
     return backend->exit_crashed(log, status);
 }
 
-/* The parent of pid, from /proc/PID/stat (field 4), or 0. */
-static pid_t
-launch_parent_of(pid_t pid)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return 0;
-    const char *p = strrchr(text, ')');
-    int ppid = 0;
-    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-        return 0;
-    return (pid_t)ppid;
-}
-
 int
 domain_launch_request_stop(DomainStore *store, const char *name, const DomainStatus *st,
                            unsigned int shutdown_ms, unsigned int term_ms, CvError **err)
 {
     /* the waiter is the VMM's parent for as long as the VMM runs: that tells it from a pid
      * that was reused */
-    if (st->waiter_pid <= 0 || launch_parent_of(st->pid) != st->waiter_pid) {
+    if (st->waiter_pid <= 0 || cv_process_parent(st->pid) != st->waiter_pid) {
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
                      "the VMM of domain '%s' has no waiter to stop it", name);
         return -1;

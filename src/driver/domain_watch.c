@@ -33,8 +33,10 @@ static gpointer
 watch_thread(gpointer data)
 {
     DomainWatch *w = data;
+    g_autoptr(GHashTable) reboots = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     while (!g_atomic_int_get(&w->stop)) {
         local_lifecycle_check_all(w->conn);
+        local_events_check_reboots(w->conn, reboots);
         g_autoptr(GArray) pids = local_lifecycle_active_pids(w->conn);
         g_autofree struct pollfd *fds = g_new0(struct pollfd, pids->len + 1);
         nfds_t n = 0;

@@ -98,6 +98,11 @@ typedef struct {
     long long tx_bytes, tx_packets, tx_errs, tx_drop;
 } CocoonInterfaceStats;
 
+/* virDomainBlockInfo: bytes. */
+typedef struct {
+    unsigned long long capacity, allocation, physical;
+} CocoonBlockInfo;
+
 /* One record of connectGetAllDomainStats. */
 typedef struct {
     CocoonDomain *dom;
@@ -270,6 +275,13 @@ typedef struct CocoonDriver {
     /* setvcpus (flags VIR_DOMAIN_AFFECT_*, VIR_DOMAIN_VCPU_MAXIMUM) */
     int (*domainSetVcpusFlags)(CocoonDomain *dom, unsigned int n, unsigned int flags,
                                CvError **err);
+    /* domblkinfo: path is the disk's target or source */
+    int (*domainGetBlockInfo)(CocoonDomain *dom, const char *path, CocoonBlockInfo *ret_info,
+                              unsigned int flags, CvError **err);
+    /* send-key: keycodes of codeset (VIR_KEYCODE_SET_*) pressed together for holdtime ms */
+    int (*domainSendKey)(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
+                         const unsigned int *keycodes, int nkeycodes, unsigned int flags,
+                         CvError **err);
     /* one record per domain of doms (NULL: every domain matching flags); stats
      * VIR_DOMAIN_STATS_* (0: all); *ret_records freed with cocoon_domain_stats_free */
     int (*connectGetAllDomainStats)(CocoonConn *conn, CocoonDomain **doms, size_t ndoms,
@@ -305,5 +317,9 @@ CocoonDomainSnapshot *cocoon_domain_snapshot_new(const CocoonDomain *dom, const 
 void cocoon_domain_snapshot_free(CocoonDomainSnapshot *snap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CocoonDomainSnapshot, cocoon_domain_snapshot_free)
 void cocoon_domain_snapshot_list_free(CocoonDomainSnapshot **snaps);
+/** cocoon_memory_stat_name: libvirt's name of a VIR_DOMAIN_MEMORY_STAT_* tag ("actual",
+ * "rss", as dommemstat and domstats' balloon.* print it), or NULL. */
+const char *cocoon_memory_stat_name(int tag);
+
 /** cocoon_domain_stats_free: free n records of connectGetAllDomainStats (NULL: nothing). */
 void cocoon_domain_stats_free(CocoonDomainStatsRecord *records, size_t n);

@@ -408,10 +408,20 @@ local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err
     local_lifecycle_emit(dom->conn, dom->name, dom->uuid, entry_id(e), VIR_DOMAIN_EVENT_UNDEFINED,
                          VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
     if (domain_status_is_active(&e->status)) {
-        /* as libvirt: a running domain loses its definition and runs on as transient */
-        e->status.persistent = false;
-        g_autofree char *live = domain_store_live_dir(store, dom->name);
-        return domain_status_save(live, &e->status, err);
+        /* as libvirt: a running domain loses its definition and runs on as transient. Under
+         * the live directory's lock: another client stopping it may be emptying that
+         * directory (found by tests/hostile/test_concurrency.py) */
+        LocalJob job;
+        if (local_job_begin(dom->conn, dom->name, dom->uuid, true, &job, err) < 0)
+            return -1;
+        int rc = 0;
+        if (domain_status_is_active(&job.st)) {
+            job.st.persistent = false;
+            job.persistent = false;
+            rc = local_job_save(&job, err);
+        }
+        local_job_end(&job);
+        return rc;
     }
     return 0;
 }
@@ -637,6 +647,8 @@ const CocoonDriver local_driver = {
     .connectGetAllDomainStats = local_connect_get_all_domain_stats,
     .domainSetMemoryFlags = local_domain_set_memory_flags,
     .domainSetVcpusFlags = local_domain_set_vcpus_flags,
+    .domainGetBlockInfo = local_domain_get_block_info,
+    .domainSendKey = local_domain_send_key,
     .domainCreateWithFlags = local_domain_create_with_flags,
     .domainCreateXML = local_domain_create_xml,
     .domainShutdownFlags = local_domain_shutdown_flags,

@@ -77,11 +77,25 @@ int local_domain_set_memory_flags(CocoonDomain *dom, unsigned long long kib, uns
 int local_domain_set_vcpus_flags(CocoonDomain *dom, unsigned int n, unsigned int flags,
                                  CvError **err);
 
+int local_domain_send_key(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
+                          const unsigned int *keycodes, int nkeycodes, unsigned int flags,
+                          CvError **err);
+/* domblkinfo (local_block_info.c) */
+int local_domain_get_block_info(CocoonDomain *dom, const char *path, CocoonBlockInfo *ret_info,
+                                unsigned int flags, CvError **err);
+
 /* Events beyond lifecycle (local_events.c), for whatever code notices them: the domain's
  * name, uuid and id (-1 when not running). */
 /** local_events_emit_reboot: the guest reset (VIR_DOMAIN_EVENT_ID_REBOOT). */
 void local_events_emit_reboot(CocoonConn *conn, const char *name, const unsigned char *uuid,
                               int id);
+/**
+ * local_events_check_reboots: emit REBOOT for each guest reset the VMM waiters noted
+ * (vmm.notes: CH resets in place) since the last check; seen (name → what was seen, made
+ * with g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)) is the caller's memory
+ * of the running domains. A boot seen for the first time raises nothing.
+ */
+void local_events_check_reboots(CocoonConn *conn, GHashTable *seen);
 /** local_events_emit_balloon_change: the balloon now leaves the guest actual_kib. */
 void local_events_emit_balloon_change(CocoonConn *conn, const char *name,
                                       const unsigned char *uuid, int id,

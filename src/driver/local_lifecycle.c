@@ -383,12 +383,10 @@ act_reboot(LocalJob *job, unsigned int flags, CvError **err)
     if (!backend)
         return -1;
     BackendVm vm = local_job_vm(job);
-    if (backend->reboot) {
-        if (backend->reboot(&vm, err) < 0)
-            return -1;
-        local_events_emit_reboot(job->conn, job->name, job->uuid, job->st.id);
-        return 0;
-    }
+    /* CH resets in place: its waiter notes the reset, and the watcher raises REBOOT from
+     * that note (local_events_check_reboots), for this reset as for the guest's own */
+    if (backend->reboot)
+        return backend->reboot(&vm, err);
 
     if (job_intend(job, DOMAIN_STOP_INTENT_REBOOT, err) < 0)
         return -1;

@@ -11,6 +11,8 @@
  * capabilities of each backend (what it boots, which devices it takes; virt-install reads it).
  */
 
+#define CELLS_MAX 1024
+
 /* The backend a hypervisor type names: "kvm" and NULL mean the default one. */
 static const CocoonBackend *
 backend_of_type(CocoonConn *conn, const char *type, CvError **err)
@@ -54,6 +56,17 @@ meminfo_bytes(const char *path, const char *key)
 int
 local_node_get_free_memory(CocoonConn *conn, unsigned long long *ret_bytes, CvError **err)
 {
+    /* as libvirt: the sum of the NUMA cells when the host has them, so freecell's total and
+     * its cells agree; /proc/meminfo otherwise */
+    unsigned long long cells[CELLS_MAX];
+    int n = local_node_get_cells_free_memory(conn, cells, 0, CELLS_MAX, NULL);
+    if (n > 0 && g_file_test("/sys/devices/system/node/node0/meminfo", G_FILE_TEST_EXISTS)) {
+        unsigned long long sum = 0;
+        for (int i = 0; i < n; i++)
+            sum += cells[i];
+        *ret_bytes = sum;
+        return 0;
+    }
     long long free_bytes = meminfo_bytes("/proc/meminfo", "MemFree");
     if (free_bytes < 0) {
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INTERNAL_ERROR,

@@ -1,5 +1,7 @@
 #include "local_save.h"
 
+#include "driver/typed_params.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -62,6 +64,7 @@ save_run(LocalJob *job, const char *path, unsigned int flags, CvError **err)
     if (!def)
         return -1;
     bool running = job->st.state == VIR_DOMAIN_RUNNING;
+    gint64 began = g_get_monotonic_time();
     g_autoptr(SnapshotMeta) m = snapshot_meta_new("save");
     m->backend = g_strdup(backend->name);
     m->created = (long long)time(NULL);
@@ -86,6 +89,13 @@ save_run(LocalJob *job, const char *path, unsigned int flags, CvError **err)
             backend->resume(&vm, NULL);
         return -1;
     }
+    /* the save job's end, as libvirt reports it (virsh event job-completed) */
+    CocoonTypedParams stats = {0};
+    typed_params_add_int(&stats, VIR_DOMAIN_JOB_OPERATION, VIR_DOMAIN_JOB_OPERATION_SAVE);
+    typed_params_add_ull(&stats, VIR_DOMAIN_JOB_TIME_ELAPSED,
+                         (unsigned long long)(g_get_monotonic_time() - began) / 1000);
+    local_events_emit_job_completed(job->conn, job->name, job->uuid, job->st.id, &stats);
+    typed_params_clear(&stats);
     return local_snapshot_job_stop(job, VIR_DOMAIN_SHUTOFF_SAVED, VIR_DOMAIN_EVENT_STOPPED_SAVED,
                                    err);
 }

@@ -392,24 +392,13 @@ stats_add_running(CocoonDomain *dom, const RunningDomain *r, unsigned int stats,
         g_clear_pointer(&ignored, cv_error_free);
     }
     if (stats & VIR_DOMAIN_STATS_BALLOON) {
-        static const char *const names[] = {
-            [VIR_DOMAIN_MEMORY_STAT_SWAP_IN] = "swap_in",
-            [VIR_DOMAIN_MEMORY_STAT_SWAP_OUT] = "swap_out",
-            [VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT] = "major_fault",
-            [VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT] = "minor_fault",
-            [VIR_DOMAIN_MEMORY_STAT_UNUSED] = "unused",
-            [VIR_DOMAIN_MEMORY_STAT_AVAILABLE] = "available",
-            [VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON] = NULL, /* balloon.current, above */
-            [VIR_DOMAIN_MEMORY_STAT_RSS] = "rss",
-            [VIR_DOMAIN_MEMORY_STAT_USABLE] = "usable",
-            [VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE] = "last-update",
-            [VIR_DOMAIN_MEMORY_STAT_DISK_CACHES] = "disk_caches",
-        };
         CocoonMemoryStat m[VIR_DOMAIN_MEMORY_STAT_NR];
         int n = memory_stats_of(r, m, G_N_ELEMENTS(m), &ignored);
-        for (int i = 0; i < n; i++)
-            if (m[i].tag < (int)G_N_ELEMENTS(names) && names[m[i].tag])
-                typed_params_add_ullf(p, m[i].val, "balloon.%s", names[m[i].tag]);
+        for (int i = 0; i < n; i++) /* actual: balloon.current, above */
+            if (m[i].tag != VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON &&
+                cocoon_memory_stat_name(m[i].tag))
+                typed_params_add_ullf(p, m[i].val, "balloon.%s",
+                                      cocoon_memory_stat_name(m[i].tag));
         g_clear_pointer(&ignored, cv_error_free);
     }
     if (stats & VIR_DOMAIN_STATS_VCPU) {

@@ -204,3 +204,59 @@ local_domain_set_vcpus_flags(CocoonDomain *dom, unsigned int n, unsigned int fla
         return -1;
     return config ? config_edit(dom, edit_vcpus_current, n, err) : 0;
 }
+
+/* Linux key codes (VIR_KEYCODE_SET_LINUX) of the keys a Ctrl+Alt+Del is made of. */
+#define KEY_LEFTCTRL 29
+#define KEY_LEFTALT 56
+#define KEY_RIGHTCTRL 97
+#define KEY_RIGHTALT 100
+#define KEY_DELETE 111
+
+static bool
+is_ctrl_alt_del(unsigned int codeset, const unsigned int *keys, int n)
+{
+    if (codeset != VIR_KEYCODE_SET_LINUX || n != 3)
+        return false;
+    bool ctrl = false, alt = false, del = false;
+    for (int i = 0; i < n; i++) {
+        ctrl |= keys[i] == KEY_LEFTCTRL || keys[i] == KEY_RIGHTCTRL;
+        alt |= keys[i] == KEY_LEFTALT || keys[i] == KEY_RIGHTALT;
+        del |= keys[i] == KEY_DELETE;
+    }
+    return ctrl && alt && del;
+}
+
+int
+local_domain_send_key(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
+                      const unsigned int *keycodes, int nkeycodes, unsigned int flags,
+                      CvError **err)
+{
+    if (local_check_flags(flags, 0, "virDomainSendKey", err) < 0)
+        return -1;
+    LocalJob job;
+    if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, err) < 0)
+        return -1;
+    int rc = -1;
+    const CocoonBackend *b = NULL;
+    if (job.st.state == VIR_DOMAIN_SHUTOFF) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID, "domain is not running");
+        goto out;
+    }
+    if (!(b = local_job_backend(&job, err)))
+        goto out;
+    if (!b->send_ctrl_alt_del) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_UNSUPPORTED,
+                     "%s has no keyboard to send keys to", b->name);
+        goto out;
+    }
+    if (!is_ctrl_alt_del(codeset, keycodes, nkeycodes)) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_UNSUPPORTED,
+                     "%s sends only Ctrl+Alt+Del (KEY_LEFTCTRL KEY_LEFTALT KEY_DELETE)", b->name);
+        goto out;
+    }
+    BackendVm vm = local_job_vm(&job);
+    rc = b->send_ctrl_alt_del(&vm, err);
+out:
+    local_job_end(&job);
+    return rc;
+}

@@ -84,6 +84,25 @@ typed_params_clear(CocoonTypedParams *p)
     *p = (CocoonTypedParams){0};
 }
 
+const char *
+cocoon_memory_stat_name(int tag)
+{
+    static const char *const names[] = {
+        [VIR_DOMAIN_MEMORY_STAT_SWAP_IN] = "swap_in",
+        [VIR_DOMAIN_MEMORY_STAT_SWAP_OUT] = "swap_out",
+        [VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT] = "major_fault",
+        [VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT] = "minor_fault",
+        [VIR_DOMAIN_MEMORY_STAT_UNUSED] = "unused",
+        [VIR_DOMAIN_MEMORY_STAT_AVAILABLE] = "available",
+        [VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON] = "actual",
+        [VIR_DOMAIN_MEMORY_STAT_RSS] = "rss",
+        [VIR_DOMAIN_MEMORY_STAT_USABLE] = "usable",
+        [VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE] = "last_update",
+        [VIR_DOMAIN_MEMORY_STAT_DISK_CACHES] = "disk_caches",
+    };
+    return tag >= 0 && tag < (int)G_N_ELEMENTS(names) ? names[tag] : NULL;
+}
+
 void
 cocoon_domain_stats_free(CocoonDomainStatsRecord *records, size_t n)
 {

@@ -41,6 +41,7 @@ tables_init(gpointer unused)
     table_fill(remote_table, rpc_stream_procedures, rpc_stream_procedures_len);
     table_fill(remote_table, rpc_event_procedures, rpc_event_procedures_len);
     table_fill(remote_table, rpc_snapshot_procedures, rpc_snapshot_procedures_len);
+    table_fill(remote_table, rpc_save_procedures, rpc_save_procedures_len);
     table_fill(remote_table, rpc_node_procedures, rpc_node_procedures_len);
     table_fill(remote_table, rpc_stats_procedures, rpc_stats_procedures_len);
     table_fill(cocoon_table, rpc_cocoon_procedures, rpc_cocoon_procedures_len);

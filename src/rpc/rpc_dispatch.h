@@ -56,6 +56,8 @@ extern const RpcProcedure rpc_stream_procedures[];
 extern const size_t rpc_stream_procedures_len;
 extern const RpcProcedure rpc_event_procedures[];
 extern const size_t rpc_event_procedures_len;
+extern const RpcProcedure rpc_save_procedures[];
+extern const size_t rpc_save_procedures_len;
 extern const RpcProcedure rpc_snapshot_procedures[];
 extern const size_t rpc_snapshot_procedures_len;
 extern const RpcProcedure rpc_node_procedures[];

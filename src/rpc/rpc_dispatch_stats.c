@@ -297,7 +297,39 @@ domain_set_vcpus_flags(RpcCall *call, void *a, void *r, CvError **err)
     return set_vcpus(call, &args->dom, args->nvcpus, args->flags, err);
 }
 
+static int
+domain_get_block_info(RpcCall *call, void *a, void *r, CvError **err)
+{
+    RPC_REQUIRE(call, domainGetBlockInfo, err);
+    cvr_domain_get_block_info_args *args = a;
+    cvr_domain_get_block_info_ret *ret = r;
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, &args->dom);
+    CocoonBlockInfo info;
+    if (RPC_DRIVER(call, domainGetBlockInfo)(dom, args->path, &info, args->flags, err) < 0)
+        return -1;
+    *ret = (cvr_domain_get_block_info_ret){.allocation = info.allocation,
+                                           .capacity = info.capacity,
+                                           .physical = info.physical};
+    return 0;
+}
+
+static int
+domain_send_key(RpcCall *call, void *a, void *r, CvError **err)
+{
+    RPC_REQUIRE(call, domainSendKey, err);
+    cvr_domain_send_key_args *args = a;
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, &args->dom);
+    return RPC_DRIVER(call, domainSendKey)(dom, args->codeset, args->holdtime,
+                                           args->keycodes.keycodes_val,
+                                           (int)args->keycodes.keycodes_len, args->flags, err);
+}
+
 const RpcProcedure rpc_stats_procedures[] = {
+    {CVR_PROC_DOMAIN_GET_BLOCK_INFO, "virDomainGetBlockInfo",
+     RPC_XDR(cvr_domain_get_block_info_args), RPC_XDR(cvr_domain_get_block_info_ret),
+     domain_get_block_info, 0},
+    {CVR_PROC_DOMAIN_SEND_KEY, "virDomainSendKey", RPC_XDR(cvr_domain_send_key_args), RPC_NONE,
+     domain_send_key, RPC_PROC_WRITE},
     {CVR_PROC_DOMAIN_SET_MEMORY, "virDomainSetMemory", RPC_XDR(cvr_domain_set_memory_args),
      RPC_NONE, domain_set_memory, RPC_PROC_WRITE},
     {CVR_PROC_DOMAIN_SET_MAX_MEMORY, "virDomainSetMaxMemory", RPC_XDR(cvr_domain_set_memory_args),

@@ -90,6 +90,17 @@ xml_unknown(CvError **err, const xmlNode *n, const char *parent)
     return -1;
 }
 
+/* An element that may appear once: a second one is an error, not a silent overwrite. */
+static int
+xml_once(CvError **err, const xmlNode *n, const void *field, const char *parent)
+{
+    if (!field)
+        return 0;
+    cv_error_set(err, VIR_FROM_DOMAIN_SNAPSHOT, VIR_ERR_XML_ERROR,
+                 "element <%s> is given more than once in <%s>", (const char *)n->name, parent);
+    return -1;
+}
+
 static int
 parse_location(const xmlNode *n, SnapshotXmlLocation *ret, CvError **err)
 {
@@ -119,9 +130,13 @@ parse_disks(SnapshotXmlRequest *req, const xmlNode *disks, CvError **err)
         }
         if (parse_location(n, &d->snapshot, err) < 0)
             return -1;
-        for (const xmlNode *c = n->children; c; c = c->next)
-            if (is_el(c, "source"))
-                d->source = node_attr(c, "file");
+        for (const xmlNode *c = n->children; c; c = c->next) {
+            if (!is_el(c, "source"))
+                continue;
+            if (xml_once(err, c, d->source, "disk") < 0)
+                return -1;
+            d->source = node_attr(c, "file");
+        }
     }
     return 0;
 }
@@ -170,18 +185,30 @@ static int
 parse_child(SnapshotXmlRequest *req, xmlDoc *doc, xmlNode *n, CvError **err)
 {
     if (is_el(n, "name")) {
+        if (xml_once(err, n, req->name, "domainsnapshot") < 0)
+            return -1;
         req->name = node_text(n);
     } else if (is_el(n, "description")) {
+        if (xml_once(err, n, req->description, "domainsnapshot") < 0)
+            return -1;
         req->description = node_text(n);
     } else if (is_el(n, "state")) {
+        if (xml_once(err, n, req->state, "domainsnapshot") < 0)
+            return -1;
         req->state = node_text(n);
     } else if (is_el(n, "creationTime")) {
         return parse_time(req, n, err);
     } else if (is_el(n, "parent")) {
-        for (xmlNode *c = n->children; c; c = c->next)
-            if (is_el(c, "name"))
-                req->parent = node_text(c);
+        for (xmlNode *c = n->children; c; c = c->next) {
+            if (!is_el(c, "name"))
+                continue;
+            if (xml_once(err, c, req->parent, "parent") < 0)
+                return -1;
+            req->parent = node_text(c);
+        }
     } else if (is_el(n, "memory")) {
+        if (xml_once(err, n, req->memory_file, "domainsnapshot") < 0)
+            return -1;
         req->memory_file = node_attr(n, "file");
         if (parse_location(n, &req->memory, err) < 0)
             return -1;
@@ -190,6 +217,8 @@ parse_child(SnapshotXmlRequest *req, xmlDoc *doc, xmlNode *n, CvError **err)
     } else if (is_el(n, "disks")) {
         return parse_disks(req, n, err);
     } else if (is_el(n, "domain")) {
+        if (xml_once(err, n, req->domain_xml, "domainsnapshot") < 0)
+            return -1;
         req->domain_xml = domain_text(doc, n);
     } else if (is_el(n, "active") || is_el(n, "cookie") || is_el(n, "inactiveDomain")) {
         /* libvirt's own bookkeeping: nothing Cocoon keeps */

@@ -405,6 +405,7 @@ cv_process_spawn(const char *const *argv, int stdin_fd, int stdout_fd, int stder
 /* What /proc/PID/stat says of a process that matters here. */
 typedef struct {
     char state;                    /* field 3: R, S, D, Z, … */
+    unsigned long long ppid;       /* field 4 */
     unsigned long long utime;      /* field 14: user CPU time of all its threads, in ticks */
     unsigned long long stime;      /* field 15: system CPU time, in ticks */
     unsigned long long start_time; /* field 22: clock ticks after boot */
@@ -429,7 +430,8 @@ cv_process_stat(pid_t pid, CvProcessStat *ret)
     struct {
         int field;
         unsigned long long *value;
-    } wanted[] = {{14, &ret->utime}, {15, &ret->stime}, {22, &ret->start_time}};
+    } wanted[] = {{4, &ret->ppid}, {14, &ret->utime}, {15, &ret->stime},
+                  {22, &ret->start_time}};
     int field = 3;
     for (size_t i = 0; i < G_N_ELEMENTS(wanted); i++) {
         for (; field < wanted[i].field; field++) {
@@ -471,6 +473,14 @@ cv_process_alive(pid_t pid, unsigned long long start_time)
     if (st.state == 'Z' || st.state == 'X' || st.state == 'x')
         return false;
     return start_time == 0 || st.start_time == start_time;
+}
+
+pid_t
+cv_process_parent(pid_t pid)
+{
+    CvProcessStat st;
+
+    return cv_process_stat(pid, &st) < 0 ? 0 : (pid_t)st.ppid;
 }
 
 int

@@ -61,6 +61,9 @@ int cv_process_start_time(pid_t pid, unsigned long long *ret_start_time, CvError
  */
 bool cv_process_alive(pid_t pid, unsigned long long start_time);
 
+/** cv_process_parent: the parent of pid (field 4 of /proc/PID/stat), 0 when pid is gone. */
+pid_t cv_process_parent(pid_t pid);
+
 /**
  * cv_process_cpu_time: the CPU time (user + system, all threads) the process pid has used so
  * far, in ns, at the kernel's clock-tick resolution: 0 with *ret_ns, or -1 when pid is gone or

@@ -76,7 +76,12 @@ def main():
         names = []
         for args in (["define", xml_path], ["list", "--all"], ["dumpxml", "web1"],
                      ["dominfo", "web1"], ["start", "web1"], ["domstate", "web1", "--reason"],
-                     ["suspend", "web1"], ["resume", "web1"], ["destroy", "web1"],
+                     ["suspend", "web1"], ["resume", "web1"],
+                     ["snapshot-create-as", "web1", "snap1", "--description", "first"],
+                     ["snapshot-list", "web1", "--tree"], ["snapshot-info", "web1", "snap1"],
+                     ["snapshot-dumpxml", "web1", "snap1"], ["snapshot-current", "web1"],
+                     ["snapshot-revert", "web1", "snap1"], ["snapshot-delete", "web1", "snap1"],
+                     ["destroy", "web1"],
                      ["domxml-to-native", "firecracker-json", xml_path],
                      ["autostart", "web1"], ["version"], ["nodeinfo"], ["capabilities"],
                      ["undefine", "web1"]):

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fuzz_fail.h"
 #include "console/console_relay.h"
 #include "console/cv_pty.h"
 
@@ -35,7 +36,7 @@ relay_thread(gpointer unused)
 {
     g_autoptr(CvError) err = NULL;
     if (console_relay_run(relay, &err) < 0)
-        g_error("relay: %s", err->message);
+        FUZZ_FAIL("relay: %s", err->message);
     return NULL;
 }
 
@@ -52,18 +53,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     g_autoptr(CvError) err = NULL;
     int master = -1;
     if (cv_pty_open(&master, NULL, &pty_slave, &err) < 0)
-        g_error("%s", err->message);
+        FUZZ_FAIL("%s", err->message);
     socket_path = g_strdup_printf("%s/cocoon-fuzz-console-%d.sock", g_get_tmp_dir(), getpid());
     atexit(cleanup);
     ConsoleRelayConfig cfg = {.socket_path = socket_path, .scrollback = 4096,
                               .viewer_buffer = 65536, .log_fd = -1};
     relay = console_relay_new(&cfg, &master, &err);
     if (!relay)
-        g_error("%s", err->message);
+        FUZZ_FAIL("%s", err->message);
     g_thread_new("relay", relay_thread, NULL);
     /* some scrollback for the viewers that attach */
     if (write(pty_slave, "guest boot\r\n", 12) != 12)
-        g_error("cannot write to the PTY");
+        FUZZ_FAIL("cannot write to the PTY");
     return 0;
 }
 
@@ -74,25 +75,8 @@ viewer_connect(void)
     g_strlcpy(addr.sun_path, socket_path, sizeof(addr.sun_path));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-        g_error("cannot connect to the relay: %s", g_strerror(errno));
+        FUZZ_FAIL("cannot connect to the relay: %s", g_strerror(errno));
     return fd;
-}
-
-/* Read what the relay sends until it closes; false when it does not within the timeout. */
-static bool
-viewer_wait_closed(int fd)
-{
-    char buf[65536];
-    gint64 deadline = g_get_monotonic_time() + CLOSE_TIMEOUT_MS * 1000;
-    for (;;) {
-        int left = (int)((deadline - g_get_monotonic_time()) / 1000);
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&pfd, 1, left) <= 0)
-            return false;
-        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            return true;
-    }
 }
 
 static void
@@ -101,6 +85,29 @@ drain_pty(void)
     char buf[4096];
     struct pollfd pfd = {.fd = pty_slave, .events = POLLIN};
     while (poll(&pfd, 1, 0) > 0 && read(pty_slave, buf, sizeof(buf)) > 0) {
+    }
+}
+
+/* Read what the relay sends until it closes; false when it does not within the timeout. The
+ * guest side keeps reading meanwhile: an interactive viewer's keystrokes wait for the PTY to
+ * take them (back-pressure), and its end is seen only after them. */
+static bool
+viewer_wait_closed(int fd)
+{
+    char buf[65536];
+    gint64 deadline = g_get_monotonic_time() + CLOSE_TIMEOUT_MS * 1000;
+    for (;;) {
+        int left = (int)((deadline - g_get_monotonic_time()) / 1000);
+        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = pty_slave, .events = POLLIN}};
+        if (left <= 0 || poll(pfd, 2, left) <= 0)
+            return false;
+        if (pfd[1].revents & POLLIN)
+            drain_pty();
+        if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return true;
     }
 }
 
@@ -117,7 +124,7 @@ fuzz_relay(const uint8_t *data, size_t size)
             fds[v] = viewer_connect();
         if (len && send(fds[v], data + pos, len, MSG_NOSIGNAL) < 0 && errno != EPIPE &&
             errno != ECONNRESET)
-            g_error("send to the relay: %s", g_strerror(errno));
+            FUZZ_FAIL("send to the relay: %s", g_strerror(errno));
         pos += len;
         drain_pty();
     }
@@ -126,7 +133,7 @@ fuzz_relay(const uint8_t *data, size_t size)
             continue;
         shutdown(fds[v], SHUT_WR);
         if (!viewer_wait_closed(fds[v]))
-            g_error("the relay did not close viewer %d after its end", v);
+            FUZZ_FAIL("the relay did not close viewer %d after its end", v);
         close(fds[v]);
     }
     drain_pty();
@@ -134,7 +141,7 @@ fuzz_relay(const uint8_t *data, size_t size)
     int fd = viewer_connect();
     g_autoptr(CvError) err = NULL;
     if (console_client_attach_fd(fd, CONSOLE_MODE_READONLY, &err) < 0)
-        g_error("a read-only viewer is refused after the input: %s", err->message);
+        FUZZ_FAIL("a read-only viewer is refused after the input: %s", err->message);
     close(fd);
 }
 
@@ -152,7 +159,7 @@ fuzz_client(const uint8_t *data, size_t size)
     g_autoptr(CvError) err = NULL;
     ConsoleMode mode = size ? (ConsoleMode)(data[0] % CONSOLE_MODE_LAST) : CONSOLE_MODE_READONLY;
     if (console_client_attach_fd(sv[0], mode, &err) < 0 && (!err || !err->message))
-        g_error("attach failed without an error");
+        FUZZ_FAIL("attach failed without an error");
     close(sv[0]);
     close(sv[1]);
 }
@@ -165,10 +172,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autoptr(CvError) err = NULL;
     if (console_proto_parse_request(line, &mode, &err) == 0 &&
         (mode < 0 || mode >= CONSOLE_MODE_LAST))
-        g_error("parse gave mode %d", mode);
+        FUZZ_FAIL("parse gave mode %d", mode);
     g_autofree char *reply = console_proto_format_error(line);
     if (strchr(reply, '\n') != reply + strlen(reply) - 1)
-        g_error("an ERR reply of more than one line");
+        FUZZ_FAIL("an ERR reply of more than one line");
 
     fuzz_client(data, size);
     fuzz_relay(data, size);

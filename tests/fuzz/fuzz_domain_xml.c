@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_fail.h"
 #include "driver/backend.h"
 #include "xml/domain_def.h"
 
@@ -34,9 +35,9 @@ lower_all(const DomainDef *def)
                 g_autoptr(CvError) err = NULL;
                 g_autofree char *out = be->to_native(def, *f, &ctxs[c], &err);
                 if (!out && !err)
-                    g_error("%s: %s failed without an error", be->name, *f);
+                    FUZZ_FAIL("%s: %s failed without an error", be->name, *f);
                 if (out && verr)
-                    g_error("%s: %s lowered what validate refused: %s", be->name, *f,
+                    FUZZ_FAIL("%s: %s lowered what validate refused: %s", be->name, *f,
                             verr->message);
             }
         }
@@ -51,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autoptr(DomainDef) def = domain_def_parse_string(xml, 0, &err);
     if (!def) {
         if (!err || !err->message)
-            g_error("parse failed without an error");
+            FUZZ_FAIL("parse failed without an error");
         return 0;
     }
     lower_all(def);
@@ -60,9 +61,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autoptr(CvError) err2 = NULL;
     g_autoptr(DomainDef) again = domain_def_parse_string(canon, 0, &err2);
     if (!again)
-        g_error("dumpxml output does not parse again: %s\n%s", err2->message, canon);
+        FUZZ_FAIL("dumpxml output does not parse again: %s\n%s", err2->message, canon);
     g_autofree char *canon2 = domain_def_format(again, -1);
     if (strcmp(canon, canon2) != 0)
-        g_error("dumpxml is not stable:\n%s\n---\n%s", canon, canon2);
+        FUZZ_FAIL("dumpxml is not stable:\n%s\n---\n%s", canon, canon2);
     return 0;
 }

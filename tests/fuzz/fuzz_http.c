@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fuzz_fail.h"
 #include "util/cv_http.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -84,7 +85,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
         listen(listen_fd, 4) < 0)
-        g_error("cannot listen on '%s': %s", socket_path, g_strerror(errno));
+        FUZZ_FAIL("cannot listen on '%s': %s", socket_path, g_strerror(errno));
     atexit(cleanup);
     g_thread_new("server", server_thread, NULL);
     return 0;
@@ -119,17 +120,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autoptr(CvError) err = NULL;
     int rc = cv_http_conn_pipeline(conn, calls, n, &err);
     if (rc < 0 && (!err || !err->message))
-        g_error("a failed request without an error");
+        FUZZ_FAIL("a failed request without an error");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         CvHttpReply *r = &calls[i].reply;
         if (!r->body || strlen(r->body) > r->body_len || r->body[r->body_len] != '\0' ||
             r->status < 0 || r->status > 999)
-            g_error("reply %zu is malformed: status %ld", i, r->status);
+            FUZZ_FAIL("reply %zu is malformed: status %ld", i, r->status);
     }
     for (size_t i = 0; i < n; i++)
         cv_http_reply_clear(&calls[i].reply);
     if (err && err->code == VIR_ERR_OPERATION_TIMEOUT)
-        g_error("a reply that ended was waited for until the timeout (%lld ms)",
+        FUZZ_FAIL("a reply that ended was waited for until the timeout (%lld ms)",
                 (long long)(g_get_monotonic_time() - start) / 1000);
     g_clear_pointer(&conn, cv_http_conn_free);
 

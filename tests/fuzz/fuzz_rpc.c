@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_fail.h"
 #include "fuzz_stub_driver.h"
 #include "rpc/rpc_server.h"
 #include "rpc/rpc_server_priv.h"
@@ -33,7 +34,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     g_autoptr(CvError) err = NULL;
     fuzz_srv = rpc_server_new(&fuzz_conn, &cfg, &err);
     if (!fuzz_srv)
-        g_error("cannot create the server: %s", err->message);
+        FUZZ_FAIL("cannot create the server: %s", err->message);
     return 0;
 }
 
@@ -118,6 +119,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(sv[1]);
     rpc_client_unref(c);
     if (fuzz_stub_registrations() != 0)
-        g_error("event registrations outlived their connection");
+        FUZZ_FAIL("event registrations outlived their connection");
     return 0;
 }

@@ -308,6 +308,176 @@ stub_managed_save(CocoonDomain *dom, unsigned int flags, CvError **err)
     return stub_fails(dom->name, err) ? -1 : 0;
 }
 
+/* ---- snapshots: 's1' (the current one) and its child 's2'; a name starting with 'e' fails */
+
+static CocoonDomainSnapshot *
+stub_snap(const CocoonDomain *dom, const char *name, CvError **err)
+{
+    if (stub_fails(dom->name, err) || stub_fails(name, err))
+        return NULL;
+    return cocoon_domain_snapshot_new(dom, name);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_create(CocoonDomain *dom, const char *xml, unsigned int flags, CvError **err)
+{
+    return stub_snap(dom, strstr(xml, "<name>e") ? "e" : "s3", err);
+}
+
+static int
+stub_snap_list(const CocoonDomain *dom, CocoonDomainSnapshot ***ret_snaps, size_t *ret_n,
+               CvError **err)
+{
+    if (stub_fails(dom->name, err))
+        return -1;
+    CocoonDomainSnapshot **snaps = g_new0(CocoonDomainSnapshot *, 3);
+    snaps[0] = cocoon_domain_snapshot_new(dom, "s1");
+    snaps[1] = cocoon_domain_snapshot_new(dom, "s2");
+    *ret_snaps = snaps;
+    *ret_n = 2;
+    return 0;
+}
+
+static int
+stub_snap_list_all(CocoonDomain *dom, CocoonDomainSnapshot ***ret_snaps, size_t *ret_n,
+                   unsigned int flags, CvError **err)
+{
+    return stub_snap_list(dom, ret_snaps, ret_n, err);
+}
+
+static int
+stub_snap_children(CocoonDomainSnapshot *snap, CocoonDomainSnapshot ***ret_snaps,
+                   size_t *ret_n, unsigned int flags, CvError **err)
+{
+    if (stub_fails(snap->name, err))
+        return -1;
+    return stub_snap_list(snap->dom, ret_snaps, ret_n, err);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_lookup(CocoonDomain *dom, const char *name, unsigned int flags, CvError **err)
+{
+    return stub_snap(dom, name, err);
+}
+
+static char *
+stub_snap_xml(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    if (stub_fails(snap->name, err))
+        return NULL;
+    return g_strdup_printf("<domainsnapshot><name>%s</name></domainsnapshot>\n", snap->name);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_parent(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    if (strcmp(snap->name, "s1") == 0) {
+        cv_error_set(err, VIR_FROM_DOMAIN_SNAPSHOT, VIR_ERR_NO_DOMAIN_SNAPSHOT,
+                     "snapshot 's1' does not have a parent");
+        return NULL;
+    }
+    return stub_snap(snap->dom, "s1", err);
+}
+
+static CocoonDomainSnapshot *
+stub_snap_current(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    return stub_snap(dom, "s1", err);
+}
+
+static int
+stub_dom_has_current(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 1;
+}
+
+static int
+stub_snap_bool(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    return stub_fails(snap->name, err) ? -1 : strcmp(snap->name, "s1") == 0;
+}
+
+static int
+stub_snap_act(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err)
+{
+    return stub_fails(snap->name, err) ? -1 : 0;
+}
+
+/* ---- host and vCPU/memory calls ---- */
+
+static int
+stub_max_vcpus(CocoonConn *conn, const char *type, CvError **err)
+{
+    return stub_fails(type ? type : "firecracker", err) ? -1 : 32;
+}
+
+static int
+stub_free_memory(CocoonConn *conn, unsigned long long *ret_bytes, CvError **err)
+{
+    *ret_bytes = 1ULL << 30;
+    return 0;
+}
+
+static int
+stub_cpu_map(CocoonConn *conn, unsigned char **ret_map, unsigned int *ret_online,
+             CvError **err)
+{
+    if (ret_map)
+        *ret_map = g_memdup2("\x03", 1);
+    if (ret_online)
+        *ret_online = 2;
+    return 2;
+}
+
+static int
+stub_cells_free(CocoonConn *conn, unsigned long long *cells, int start, int max,
+                CvError **err)
+{
+    if (start != 0 || max < 1) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INVALID_ARG, "no cell %d", start);
+        return -1;
+    }
+    cells[0] = 1ULL << 30;
+    return 1;
+}
+
+static char *
+stub_dom_caps(CocoonConn *conn, const char *emulatorbin, const char *arch, const char *machine,
+              const char *virttype, unsigned int flags, CvError **err)
+{
+    if (stub_fails(emulatorbin ? emulatorbin : "firecracker", err))
+        return NULL;
+    return g_strdup("<domainCapabilities><path>/usr/bin/firecracker</path>"
+                    "</domainCapabilities>\n");
+}
+
+static int
+stub_max_memory(CocoonDomain *dom, unsigned long long *ret_kib, CvError **err)
+{
+    if (stub_fails(dom->name, err))
+        return -1;
+    *ret_kib = 262144;
+    return 0;
+}
+
+static int
+stub_vcpus_flags(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 2;
+}
+
+static int
+stub_set_memory(CocoonDomain *dom, unsigned long long kib, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 0;
+}
+
+static int
+stub_set_vcpus(CocoonDomain *dom, unsigned int n, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 0;
+}
+
 unsigned int
 fuzz_stub_registrations(void)
 {
@@ -350,4 +520,25 @@ const CocoonDriver fuzz_stub_driver = {
     .connectDomainEventDeregisterAny = stub_deregister,
     .domainGetOSType = stub_os_type,
     .domainHasManagedSaveImage = stub_managed_save,
+    .domainSnapshotCreateXML = stub_snap_create,
+    .domainListAllSnapshots = stub_snap_list_all,
+    .domainSnapshotListAllChildren = stub_snap_children,
+    .domainSnapshotLookupByName = stub_snap_lookup,
+    .domainSnapshotGetXMLDesc = stub_snap_xml,
+    .domainSnapshotGetParent = stub_snap_parent,
+    .domainSnapshotCurrent = stub_snap_current,
+    .domainHasCurrentSnapshot = stub_dom_has_current,
+    .domainSnapshotIsCurrent = stub_snap_bool,
+    .domainSnapshotHasMetadata = stub_snap_bool,
+    .domainRevertToSnapshot = stub_snap_act,
+    .domainSnapshotDelete = stub_snap_act,
+    .connectGetMaxVcpus = stub_max_vcpus,
+    .nodeGetFreeMemory = stub_free_memory,
+    .nodeGetCPUMap = stub_cpu_map,
+    .nodeGetCellsFreeMemory = stub_cells_free,
+    .connectGetDomainCapabilities = stub_dom_caps,
+    .domainGetMaxMemory = stub_max_memory,
+    .domainGetVcpusFlags = stub_vcpus_flags,
+    .domainSetMemoryFlags = stub_set_memory,
+    .domainSetVcpusFlags = stub_set_vcpus,
 };

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(domain_xml rpc console http)
+[ ${#targets[@]} -gt 0 ] || targets=(domain_xml rpc console http snapshot)
 dir=${COCOON_FUZZ_BUILD:-build-fuzz}
 
 if [ ! -f "$dir/build.ninja" ]; then

@@ -31,6 +31,9 @@ WRITE_PROCS = {
     35: "virDomainUndefine", 136: "virConnectDomainXMLToNative", 196: "virDomainCreateWithFlags",
     201: "virDomainOpenConsole", 231: "virDomainUndefineFlags", 234: "virDomainDestroyFlags",
     258: "virDomainShutdownFlags", 350: "virDomainDefineXMLFlags",
+    185: "virDomainSnapshotCreateXML", 192: "virDomainRevertToSnapshot",
+    193: "virDomainSnapshotDelete", 30: "virDomainSetMaxMemory", 31: "virDomainSetMemory",
+    32: "virDomainSetVcpus", 199: "virDomainSetVcpusFlags", 204: "virDomainSetMemoryFlags",
 }
 # procedures that take arguments, read ones included
 ARG_PROCS = [1, 10, 11, 14, 15, 16, 19, 22, 23, 24, 27, 29, 60, 136, 167, 168, 196, 201,

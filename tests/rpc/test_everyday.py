@@ -11,7 +11,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clientutil import write_fc_domain  # noqa: E402
-from rpcutil import Daemon, binary, check  # noqa: E402
+from rpcutil import Daemon, binary, check, cocoonvirsh  # noqa: E402
 from rpcutil import virsh as virsh_tuple  # noqa: E402
 
 import libvirt  # noqa: E402
@@ -189,6 +189,16 @@ def running(conn, d, dom, backend):
     check(r.returncode == 0 and "maximum" in r.stdout, f"{backend}: virsh vcpucount {r.stdout!r}")
     r = virsh(d.uri, "cpu-stats", dom.name(), "--total")
     check(r.returncode == 0 and "cpu_time" in r.stdout, f"{backend}: cpu-stats --total")
+    # cocoonvirsh through the daemon: the remote driver serves the same calls
+    for cmd, want in ((("dommemstat", dom.name()), "rss "),
+                      (("domstats", dom.name()), f"Domain: '{dom.name()}'"),
+                      (("vcpucount", dom.name()), "maximum      live"),
+                      (("vcpuinfo", dom.name()), "CPU Affinity:"),
+                      (("domblkinfo", dom.name(), "vda"), "Capacity:"),
+                      (("maxvcpus", "--type", "firecracker"), "32"),
+                      (("freecell",), "Total:")):
+        rc, out, err = cocoonvirsh(d.uri, *cmd)
+        check(rc == 0 and want in out, f"{backend}: cocoonvirsh {' '.join(cmd)} via cocoond {err}")
     dom.destroy()
 
 

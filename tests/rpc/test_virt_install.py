@@ -97,6 +97,14 @@ def main():
             p = subprocess.run(["virt-xml-validate", dumped, "domain"], capture_output=True,
                                text=True)
             check(p.returncode == 0, f"{backend}: dumpxml passes virt-xml-validate {p.stderr}")
+            rc, out, err = virsh(d.uri, "domifstat", name, tap)
+            rx = open(f"/sys/class/net/{tap}/statistics/tx_bytes").read().strip()
+            check(rc == 0 and f"{tap} rx_bytes " in out and f"{tap} tx_packets " in out,
+                  f"{backend}: domifstat reads the TAP's counters ({err.strip()})")
+            check(int(out.split(f"{tap} rx_bytes ")[1].split()[0]) <= int(rx),
+                  f"{backend}: the guest's rx is the TAP's tx")
+            rc, out, err = virsh(d.uri, "domiflist", name)
+            check(rc == 0 and tap in out and "ethernet" in out, f"{backend}: domiflist")
             rc, out, err = virsh(d.uri, "destroy", name)
             check(rc == 0, f"{backend}: destroy")
             check(not os.path.exists(f"/sys/class/net/{tap}"), f"{backend}: its TAP is gone")

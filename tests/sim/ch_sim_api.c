@@ -126,10 +126,11 @@ ch_ep_info(ChSim *s, json_object *body, SimHttpResponse *resp)
     o = json_object_new_object();
     json_object_object_add(o, "config", json_object_get(s->config));
     json_object_object_add(o, "state", json_object_new_string(ch_api_state_name(s->state)));
-    /* as CH: the guest's memory less what the balloon holds */
+    /* as CH: the guest's memory less what the balloon holds; the balloon holds nothing
+     * before boot (the sim's guest then gives it all it asks) */
     json_object_object_add(o, "memory_actual_size", json_object_new_int64(
         sim_json_get_int(sim_json_get(s->config, "memory"), "size", 0) -
-        sim_json_get_int(sim_json_get(s->config, "balloon"), "size", 0)));
+        (ch_api_live(s) ? sim_json_get_int(sim_json_get(s->config, "balloon"), "size", 0) : 0)));
     sim_http_response_set_body(resp, 200, sim_json_dump(o));
     json_object_put(o);
 }
@@ -140,8 +141,9 @@ ch_ep_counters(ChSim *s, json_object *body, SimHttpResponse *resp)
     static const char *const lists[][2] = { { "disks", "block" }, { "net", "net" } };
     json_object *o;
 
-    if (!ch_api_live(s))
-        return ch_api_fail1(resp, "The VM counters could not be read", CH_MSG_NOT_RUNNING);
+    /* CH answers as soon as the VM is created; before, v53's own words */
+    if (!s->config)
+        return ch_api_fail1(resp, "The VM info is not available", CH_MSG_NOT_RUNNING);
     o = json_object_new_object();
     for (gsize l = 0; l < G_N_ELEMENTS(lists); l++) {
         json_object *arr = sim_json_get(s->config, lists[l][0]);
@@ -151,6 +153,12 @@ ch_ep_counters(ChSim *s, json_object *body, SimHttpResponse *resp)
             const char *nkeys[] = { "rx_bytes", "rx_frames", "tx_bytes", "tx_frames" };
             for (int k = 0; k < 4; k++)
                 json_object_object_add(c, l == 0 ? keys[k] : nkeys[k], json_object_new_int(0));
+            /* v53's latency counters of a disk that saw no request: u64::MAX, and /10 */
+            const char *lat[] = { "read_latency_min", "read_latency_max", "write_latency_min",
+                                  "write_latency_max", "read_latency_avg", "write_latency_avg" };
+            for (int k = 0; l == 0 && k < 6; k++)
+                json_object_object_add(c, lat[k], json_object_new_uint64(
+                    k < 4 ? G_MAXUINT64 : G_MAXUINT64 / 10));
             json_object_object_add(o, sim_json_get_str(json_object_array_get_idx(arr, i), "id"), c);
         }
     }

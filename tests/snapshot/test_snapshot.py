@@ -52,6 +52,12 @@ def schema_check(log_path):
     except SystemExit:
         print("SKIP part: python3-jsonschema/yaml missing")
         return
+    spec_file = os.path.join(cs.shared_dir(), "specs",
+                             "firecracker.yaml" if FC else "cloud-hypervisor.yaml")
+    if not os.path.isfile(spec_file):
+        # the official specs live outside the repository (../shared/specs, or $COCOON_SHARED)
+        print(f"SKIP part: the bodies are not checked against the spec: no '{spec_file}'")
+        return
     calls = [json.loads(line) for line in open(log_path)] if os.path.exists(log_path) else []
     if FC:
         spec = cs.load_spec("firecracker.yaml")

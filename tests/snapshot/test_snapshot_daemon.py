@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Snapshots through cocoond with libvirt's own clients, on the FC simulator: Debian's virsh
+"""Snapshots (and save/restore/managedsave) through cocoond with libvirt's own clients, on the
+FC simulator: Debian's virsh
 (snapshot-create-as, -list, --tree, -info, -current, -parent, -revert, -delete, undefine's
 refusal) prints what cocoonvirsh prints on the embedded driver, and python3-libvirt's
 virDomainSnapshot* API (create, list with flags, children, parent, current, revert, delete)."""
@@ -92,6 +93,29 @@ def main():
                   f"virsh undefine refused {err!r}")
             check(virsh(uri, "undefine", "d1", "--snapshots-metadata")[0] == 0,
                   "undefine --snapshots-metadata")
+            # save / restore / managedsave with Debian's virsh through cocoond
+            r.define("d2")
+            img = os.path.join(r.dir, "d2.save")
+            check(virsh(uri, "start", "d2")[0] == 0, "start d2")
+            check(virsh(uri, "save", "d2", img) == (0, f"\nDomain 'd2' saved to {img}\n\n", ""),
+                  "virsh save through cocoond")
+            check(virsh(uri, "domstate", "d2", "--reason")[1] == "shut off (saved)\n\n", "saved")
+            check(virsh(uri, "restore", img) == (0, f"Domain restored from {img}\n\n", ""),
+                  "virsh restore through cocoond")
+            check(virsh(uri, "domstate", "d2", "--reason")[1] == "running (restored)\n\n",
+                  "restored")
+            check(virsh(uri, "managedsave", "d2") ==
+                  (0, "\nDomain 'd2' state saved by libvirt\n\n", ""), "virsh managedsave")
+            check("Managed save:   yes" in virsh(uri, "dominfo", "d2")[1], "dominfo Managed save")
+            check(conn.lookupByName("d2").hasManagedSaveImage() == 1, "python hasManagedSaveImage")
+            check(virsh(uri, "start", "d2")[0] == 0 and
+                  virsh(uri, "domstate", "d2", "--reason")[1] == "running (restored)\n\n",
+                  "start resumes the managed save")
+            d2 = conn.lookupByName("d2")
+            d2.managedSave()
+            check(d2.hasManagedSaveImage() == 1, "python managedSave")
+            d2.managedSaveRemove()
+            check(d2.hasManagedSaveImage() == 0, "python managedSaveRemove")
             conn.close()
         finally:
             check(d.stop() == 0, "cocoond exits cleanly")

@@ -130,8 +130,8 @@ test_json_paths(void)
     const char *bad[] = {
         "{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"vmstate\":\"/etc/x\"}",
         "{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"vmstate\":\"../x\"}",
-        "{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"disks\":"
-        "[{\"target\":\"vda\",\"file\":\"disks/../../x\"}]}",
+        ("{\"version\":1,\"backend\":\"firecracker\",\"state\":\"running\",\"disks\":"
+         "[{\"target\":\"vda\",\"file\":\"disks/../../x\"}]}"),
         "{\"version\":2,\"backend\":\"firecracker\",\"state\":\"running\"}",
         "not json",
     };
@@ -173,6 +173,25 @@ test_xml(void)
         g_autoptr(CvError) e = NULL;
         g_assert_null(snapshot_xml_parse(bad[i], &e));
         g_assert_cmpint(e->code, ==, VIR_ERR_XML_ERROR);
+    }
+
+    /* an element given twice is refused (it overwrote, and leaked, the first: found by
+     * tests/fuzz/fuzz_snapshot.c, regress/snapshot/leak-duplicate-*) */
+    const struct {
+        const char *xml, *message;
+    } twice[] = {
+        {"<domainsnapshot><name>a</name><name>b</name></domainsnapshot>",
+         "XML error: element <name> is given more than once in <domainsnapshot>"},
+        {"<domainsnapshot><parent><name>a</name><name>b</name></parent></domainsnapshot>",
+         "XML error: element <name> is given more than once in <parent>"},
+        {"<domainsnapshot><disks><disk name='vda'><source file='/a'/><source file='/b'/>"
+         "</disk></disks></domainsnapshot>",
+         "XML error: element <source> is given more than once in <disk>"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(twice); i++) {
+        g_autoptr(CvError) e = NULL;
+        g_assert_null(snapshot_xml_parse(twice[i].xml, &e));
+        g_assert_cmpstr(e->message, ==, twice[i].message);
     }
 }
 

@@ -20,6 +20,7 @@ typedef enum {
 enum {
     CLI_OPT_REQUIRED = 1 << 0,   /* the command fails to parse without it */
     CLI_OPT_POSITIONAL = 1 << 1, /* may be given without --name, in declaration order */
+    CLI_OPT_NUMBER = 1 << 2,     /* a number (virsh's errors name it --name, not <name>) */
 };
 
 typedef struct {
@@ -92,6 +93,10 @@ extern const CliCmd cli_cmds_lifecycle[];
 extern const CliCmd cli_cmds_list[];
 extern const CliCmd cli_cmds_host[];
 extern const CliCmd cli_cmds_console[];
+extern const CliCmd cli_cmds_monitor[]; /* cmd_monitor.c */
+extern const CliCmd cli_cmds_tune[];    /* cmd_tune.c */
+extern const CliCmd cli_cmds_node[];    /* cmd_node.c */
+extern const CliCmd cli_cmds_event[];   /* cmd_event.c */
 extern const CliCmd cli_cmds_snapshot[];
 extern const CliCmd cli_cmds_save[];
 extern const CliCmd cli_cmds_doctor[];

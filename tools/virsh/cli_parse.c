@@ -181,7 +181,11 @@ bool cli_args_parse(char **words, CliArgs *ret_args)
     }
     for (int i = 0; cmd->opts && cmd->opts[i].name; i++) {
         if ((cmd->opts[i].flags & CLI_OPT_REQUIRED) && !args.present[i]) {
-            cli_error("command '%s' requires <%s> option", cmd->name, cmd->opts[i].name);
+            /* virsh names a number "--x", other data "<x>" */
+            if (cmd->opts[i].flags & CLI_OPT_NUMBER)
+                cli_error("command '%s' requires --%s option", cmd->name, cmd->opts[i].name);
+            else
+                cli_error("command '%s' requires <%s> option", cmd->name, cmd->opts[i].name);
             goto fail;
         }
     }

@@ -103,6 +103,7 @@ const CocoonBackend ch_backend = {
     .domcaps_format = ch_domcaps_format,
     .memory_stats = ch_stats_memory,
     .set_memory = ch_tune_set_memory,
+    .send_ctrl_alt_del = NULL, /* no keyboard: the power button is vm.power-button */
     .set_vcpus = ch_tune_set_vcpus,
     .block_stats = ch_stats_block,
 };

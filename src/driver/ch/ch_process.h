@@ -22,7 +22,9 @@
  * ch_process_launch: spawn the ch_lower_argv command line with argv[0] = ctx->binary and
  * `--log-file LOG` added, detached (stdin/stdout: ctx->console_fd, else /dev/null; stderr:
  * the log); wait for the API socket and for vm.info to report the VM booted; read the
- * console's PTY path into ret_vm->console_path (none on ctx->console_fd); vm.pause when paused. Fills *ret_vm (caller clears it
+ * console's PTY path into ret_vm->console_path (none on ctx->console_fd); vm.pause when paused.
+ * With a waiter (ctx->exit_path), CH's --event-monitor is a FIFO in run_dir that the waiter
+ * reads: it notes each guest reset and stops the VMM on one when on_reboot is destroy. Fills *ret_vm (caller clears it
  * with backend_vm_clear). On failure the process is killed and reaped, the socket removed,
  * and *err carries CH's own words, or the tail of its log when it exited.
  */

@@ -59,6 +59,7 @@ const CocoonBackend fc_backend = {
     .domcaps_format = fc_domcaps_format,
     .memory_stats = fc_stats_memory,
     .set_memory = fc_tune_set_memory,
+    .send_ctrl_alt_del = fc_tune_send_ctrl_alt_del,
     .set_vcpus = NULL, /* no vCPU hotplug */
     .block_stats = NULL, /* per-disk counters only in the metrics stream, not configured */
 };

@@ -13,5 +13,8 @@ int fc_stats_memory(const BackendVm *vm, const DomainDef *def, BackendMemoryStat
 int fc_tune_set_memory(const BackendVm *vm, const DomainDef *def, unsigned long long kib,
                        CvError **err);
 
+/** fc_tune_send_ctrl_alt_del: PUT /actions SendCtrlAltDel. */
+int fc_tune_send_ctrl_alt_del(const BackendVm *vm, CvError **err);
+
 /** fc_domcaps_format: the <os> … <features> part of Firecracker's domcapabilities. */
 void fc_domcaps_format(GString *xml);

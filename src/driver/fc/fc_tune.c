@@ -6,8 +6,15 @@
 
 /*
  * Live changes Firecracker can make: the balloon's size (PATCH /balloon {amount_mib}), so
- * the guest keeps the rest of its memory. It has no vCPU hotplug (no set_vcpus).
+ * the guest keeps the rest of its memory; its i8042 keyboard's one key sequence,
+ * Ctrl+Alt+Del (PUT /actions SendCtrlAltDel). It has no vCPU hotplug (no set_vcpus).
  */
+
+int
+fc_tune_send_ctrl_alt_del(const BackendVm *vm, CvError **err)
+{
+    return fc_api_action(vm->api_socket, "SendCtrlAltDel", err);
+}
 
 int
 fc_tune_set_memory(const BackendVm *vm, const DomainDef *def, unsigned long long kib,

@@ -85,6 +85,14 @@ int remote_domain_revert_to_snapshot(CocoonDomainSnapshot *snap, unsigned int fl
                                      CvError **err);
 int remote_domain_snapshot_delete(CocoonDomainSnapshot *snap, unsigned int flags, CvError **err);
 
+/* ---- remote_save.c ---- */
+int remote_domain_save_flags(CocoonDomain *dom, const char *to, const char *dxml,
+                             unsigned int flags, CvError **err);
+int remote_domain_restore_flags(CocoonConn *conn, const char *from, const char *dxml,
+                                unsigned int flags, CvError **err);
+int remote_domain_managed_save(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_managed_save_remove(CocoonDomain *dom, unsigned int flags, CvError **err);
+
 /* ---- remote_stream.c ---- */
 int remote_domain_open_console(CocoonDomain *dom, const char *dev_name, CocoonStream *st,
                                unsigned int flags, CvError **err);
@@ -101,3 +109,40 @@ void remote_event_message(RemoteConn *rc, const cvr_message_header *hdr, const g
 
 /** remote_event_free_all: drop every registration (connection closing). */
 void remote_event_free_all(RemotePriv *priv);
+
+/* remote_stats.c */
+int remote_connect_get_max_vcpus(CocoonConn *conn, const char *type, CvError **err);
+int remote_node_get_free_memory(CocoonConn *conn, unsigned long long *ret_bytes, CvError **err);
+int remote_node_get_cells_free_memory(CocoonConn *conn, unsigned long long *cells, int start,
+                                      int max, CvError **err);
+int remote_node_get_cpu_map(CocoonConn *conn, unsigned char **ret_map, unsigned int *ret_online,
+                            CvError **err);
+char * remote_connect_get_domain_capabilities(CocoonConn *conn, const char *emulatorbin,
+                                             const char *arch, const char *machine,
+                                             const char *virttype, unsigned int flags,
+                                             CvError **err);
+int remote_domain_get_max_memory(CocoonDomain *dom, unsigned long long *ret_kib, CvError **err);
+int remote_domain_get_vcpus_flags(CocoonDomain *dom, unsigned int flags, CvError **err);
+int remote_domain_get_vcpus(CocoonDomain *dom, CocoonVcpuInfo **ret_info, size_t *ret_n,
+                            CvError **err);
+int remote_domain_get_cpu_stats(CocoonDomain *dom, CocoonTypedParams *params, unsigned int flags,
+                                CvError **err);
+int remote_domain_memory_stats(CocoonDomain *dom, CocoonMemoryStat *stats, unsigned int max,
+                               unsigned int flags, CvError **err);
+int remote_domain_block_stats(CocoonDomain *dom, const char *path, CocoonBlockStats *ret_stats,
+                              CvError **err);
+int remote_domain_interface_stats(CocoonDomain *dom, const char *device,
+                                  CocoonInterfaceStats *ret_stats, CvError **err);
+int remote_connect_get_all_domain_stats(CocoonConn *conn, CocoonDomain **doms, size_t ndoms,
+                                        unsigned int stats, unsigned int flags,
+                                        CocoonDomainStatsRecord **ret_records, size_t *ret_n,
+                                        CvError **err);
+int remote_domain_set_memory_flags(CocoonDomain *dom, unsigned long long kib, unsigned int flags,
+                                   CvError **err);
+int remote_domain_set_vcpus_flags(CocoonDomain *dom, unsigned int n, unsigned int flags,
+                                  CvError **err);
+int remote_domain_get_block_info(CocoonDomain *dom, const char *path, CocoonBlockInfo *ret_info,
+                                 unsigned int flags, CvError **err);
+int remote_domain_send_key(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
+                           const unsigned int *keycodes, int nkeycodes, unsigned int flags,
+                           CvError **err);
