@@ -5,7 +5,9 @@ in its cgroup with the <cputune>/<memtune> limits, snapshot create + revert, shu
 after destroy nothing left in the chroot base (folder, cgroup, mounts) and the disk's owner
 given back. `daemon`: through cocoond with Debian's virsh, re-attached after a cocoond
 restart; `pidns`: embedded with new-pid-ns = yes (FC the init of a PID namespace) and
-netns = a network namespace the test makes (the TAP is made there, FC joins it).
+netns = a network namespace the test makes (the TAP is made there, FC joins it) and the
+chroot base on /dev/shm, another file system: kernel and disk are bind-mounted, not linked,
+and the snapshot is copied out.
 
 usage: test_jailer.py embed|daemon|pidns
 
@@ -72,6 +74,7 @@ class Suite:
         self.v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
         self.ns = HostNet()
         self.tapns = R.Netns() if mode == "pidns" else None
+        self.shm_base = f"/dev/shm/cocoon-jail-{os.getpid()}"
         self.conf_dir = os.path.join("/tmp", f"cocoon-jail-conf-{os.getpid()}")
         os.makedirs(self.conf_dir, exist_ok=True)
         self.conf = os.path.join(self.conf_dir, "cocoon.conf")
@@ -82,12 +85,13 @@ class Suite:
                     f"new-pid-ns = {'yes' if mode == 'pidns' else 'no'}\n")
             if self.tapns:
                 f.write(f"netns = /run/netns/{self.tapns.name}\n")
+                f.write(f"chroot-base = {self.shm_base}\n")
         self.s = R.Session("fc", mode == "daemon", self.ns,
                            env={"COCOON_CONFIG": self.conf, "COCOON_SHUTDOWN_TIMEOUT_MS": "3000",
                                 "COCOON_STOP_TIMEOUT_MS": "2000"})
         self.s.env["COCOON_CONFIG"] = self.conf
         self.tag = f"{os.getpid() % 100000}"
-        self.base = os.path.join(self.s.run_dir, "jail")
+        self.base = self.shm_base if self.tapns else os.path.join(self.s.run_dir, "jail")
 
     def ok(self, cond, what):
         check(cond, f"[jailer {self.mode}] {what}")
@@ -104,7 +108,7 @@ class Suite:
             if root and os.path.exists(os.path.join(root, "firecracker", name)):
                 left.append(os.path.join(root, "firecracker", name))
         for line in open("/proc/self/mounts"):
-            if self.base in line:
+            if line.split()[1].startswith(d + "/"):
                 left.append(line.split()[1])
         return left
 
@@ -186,6 +190,13 @@ class Suite:
             self.ok("cocoon-vmm-waiter" in open(f"/proc/{ppid}/cmdline").read(),
                     f"FC's parent ({ppid}) is the waiter")
             self.ok(R.tun_fds(pid, tap) == 1, f"FC opened TAP '{tap}' from inside the jail")
+            mounts = [line.split()[1] for line in open("/proc/self/mounts")]
+            inside = os.path.join(root, "disk-vda")
+            if self.tapns:
+                self.ok(inside in mounts, f"across file systems the disk is bind-mounted in")
+            else:
+                self.ok(inside not in mounts and os.stat(inside).st_ino == os.stat(disk).st_ino,
+                        "the disk is a hard link in the chroot")
             if self.tapns:
                 self.ok(tap in self.tapns.links() and tap not in self.ns.links(),
                         f"the TAP is in the network namespace FC joined ({self.tapns.name})")
@@ -247,6 +258,9 @@ class Suite:
             s.close()
             if self.tapns:
                 self.tapns.close()
+                for d in (os.path.join(self.shm_base, "firecracker"), self.shm_base):
+                    if os.path.isdir(d):
+                        os.rmdir(d)
             for f in os.listdir(self.conf_dir):
                 os.unlink(os.path.join(self.conf_dir, f))
             os.rmdir(self.conf_dir)

@@ -445,19 +445,57 @@ fc_jail_release(const char *run_dir, const char *const *created_taps)
 
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
-/* Move the file FC wrote inside to dest, root's again. */
+/* Copy src to a new dest (0600), for a move across file systems. 0 or -1 with errno. */
+static int
+jail_copy(const char *src, const char *dest)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = in < 0 ? -1 : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ret = in < 0 || out < 0 ? -1 : 0;
+    char buf[1 << 16];
+    while (ret == 0) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ret = n < 0 ? -1 : 0;
+            break;
+        }
+        for (ssize_t done = 0; done < n && ret == 0;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno != EINTR)
+                ret = -1;
+            else if (w > 0)
+                done += w;
+        }
+    }
+    int errnum = errno;
+    if (out >= 0 && close(out) < 0 && ret == 0) {
+        errnum = errno;
+        ret = -1;
+    }
+    if (in >= 0)
+        close(in);
+    if (ret < 0 && out >= 0)
+        unlink(dest);
+    errno = errnum;
+    return ret;
+}
+
+/* Move the file FC wrote inside to dest (renamed, else copied across file systems), root's
+ * again. */
 static int
 jail_take_out(const char *root, const char *name, const char *dest, CvError **err)
 {
     g_autofree char *inside = g_build_filename(root, name, NULL);
-    if (rename(inside, dest) < 0) {
-        int errnum = errno;
-        unlink(inside);
+    int rc = rename(inside, dest);
+    if (rc < 0 && errno == EXDEV)
+        rc = jail_copy(inside, dest);
+    int errnum = errno;
+    unlink(inside);
+    if (rc < 0) {
         cv_error_set_errno(err, VIR_FROM_DOMAIN_SNAPSHOT, errnum,
-                           "cannot move '%s' out of the jail to '%s'%s", inside, dest,
-                           errnum == EXDEV ? " (the snapshot folder must be on the file system "
-                                             "of the chroot base)"
-                                           : "");
+                           "cannot move '%s' out of the jail to '%s'", inside, dest);
         return -1;
     }
     if (chown(dest, 0, 0) < 0 || chmod(dest, 0600) < 0) {

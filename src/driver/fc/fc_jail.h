@@ -92,8 +92,8 @@ void fc_jail_release(const char *run_dir, const char *const *created_taps);
 
 /**
  * fc_jail_snapshot_save: a snapshot of the jailed VM of vm: FC writes it inside its chroot,
- * then the files move to files' paths (the same file system; else an error) and go back to
- * root. Returns 1 when vm is jailed (done, or -1 with *err), 0 when it is not.
+ * then the files move to files' paths (renamed, or copied across file systems) and go back
+ * to root. Returns 1 when vm is jailed (done, or -1 with *err), 0 when it is not.
  */
 int fc_jail_snapshot_save(const BackendVm *vm, const BackendSnapshotFiles *files,
                           CvError **err);
