@@ -146,9 +146,15 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
                                    (const char *const *)waiter_opts->pdata, &pid,
                                    &ret_vm->waiter_pid, err);
     close(log_fd);
-    if (rc == 0 && ctx->jail && (pid = fc_jail_find_pid(ctx->jail, &jail, pid,
-                                                         cv_process_start_timeout_ms(), err)) < 0)
-        rc = -1;
+    if (rc == 0 && ctx->jail) {
+        /* with --new-pid-ns the jailer forks FC and goes; a jailer that hangs is stopped */
+        pid_t spawned = pid;
+        pid = fc_jail_find_pid(ctx->jail, &jail, spawned, cv_process_start_timeout_ms(), err);
+        if (pid < 0) {
+            fc_process_abort(spawned, 0, sock);
+            rc = -1;
+        }
+    }
     if (rc < 0) {
         fc_jail_prep_clear(&jail);
         return -1;
