@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -363,27 +364,49 @@ fc_jail_find_pid(const BackendJail *jail, const FcJailPrep *prep, pid_t spawned,
         return spawned;
     g_autofree char *path = g_build_filename(prep->root, FC_JAIL_PID_FILE, NULL);
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    bool gone = false;
     for (;;) {
         g_autofree char *text = NULL;
         guint64 pid = 0;
-        /* the jailer writes it once, right after the clone; a partial read just retries */
+        /* the jailer writes it once, right after the clone, then exits; a partial read just
+         * retries */
         if (g_file_get_contents(path, &text, NULL, NULL) &&
             g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT, &pid, NULL) &&
             (pid_t)pid != spawned)
             return (pid_t)pid;
-        cv_process_reap(spawned);
-        bool gone = !cv_process_alive(spawned, 0);
+        /* gone since the last look: that look may have come just before the write */
         if (gone || g_get_monotonic_time() > deadline) {
             cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
                          "the jailer %s without writing the pid of firecracker to '%s'",
                          gone ? "exited" : "timed out", path);
             return -1;
         }
-        g_usleep(FC_JAIL_POLL_US);
+        cv_process_reap(spawned);
+        if (!cv_process_alive(spawned, 0))
+            gone = true;
+        else
+            g_usleep(FC_JAIL_POLL_US);
     }
 }
 
 /* ---- undoing it --------------------------------------------------------------------------- */
+
+/* SIGKILL what is still in the jail's cgroup: release runs once FC should be gone, and
+ * whatever lingers there (an FC whose pid was never learnt) is the jail's and nobody else's. */
+static void
+jail_kill_cgroup(const char *dir)
+{
+    g_autofree char *procs = g_build_filename(dir, "cgroup.procs", NULL);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(procs, &text, NULL, NULL))
+        return;
+    g_auto(GStrv) pids = g_strsplit(text, "\n", -1);
+    for (size_t i = 0; pids[i]; i++) {
+        guint64 pid = 0;
+        if (g_ascii_string_to_unsigned(pids[i], 10, 2, G_MAXINT, &pid, NULL))
+            kill((pid_t)pid, SIGKILL);
+    }
+}
 
 static void
 jail_rmdir_cgroup(const char *dir)
@@ -394,6 +417,8 @@ jail_rmdir_cgroup(const char *dir)
             break;
         if (errno != EBUSY)
             break;
+        if (i == FC_JAIL_CGROUP_TRIES / 10)
+            jail_kill_cgroup(dir);
         g_usleep(FC_JAIL_POLL_US);
     }
     /* the shared parent goes with its last jail */
