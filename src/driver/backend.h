@@ -42,6 +42,13 @@ typedef struct {
     const char *vmstate; /* FC */
     const char *memory;  /* FC */
     const char *ch_dir;  /* CH */
+    /* A clone restoring another domain's snapshot as def (false: a revert in place). FC: the
+     * VMM runs in a private mount namespace where each clone file appears at the path the
+     * snapshot recorded (binds: NULL-terminated pairs: recorded path, clone's file), the load
+     * gives the NICs def's TAPs (network_overrides), and the drives then move to def's own
+     * files. CH: vm.restore from a copy of ch_dir whose config.json has def's disks and TAPs. */
+    bool clone;
+    const char *const *binds;
 } BackendSnapshotFiles;
 
 /*

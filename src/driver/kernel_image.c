@@ -431,3 +431,12 @@ kernel_image_resolve(const char *kernel_path, const char *cache_dir, CvError **e
     close(fd);
     return ret;
 }
+
+char *
+kernel_image_cache_name(const char *kernel_path)
+{
+    struct stat st;
+    if (stat(kernel_path, &st) < 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    return ki_cache_name(&st, kernel_path);
+}

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "fc_api.h"
+#include "fc_clone.h"
 #include "fc_lower.h"
 #include "driver/backend_common.h"
 #include "fc_jail.h"
@@ -123,6 +124,21 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     const char *direct[] = {ctx->binary,  "--api-sock",  sock,      "--id", id,
                             "--log-path", ctx->log_path, "--level", "Info", NULL};
     const char *const *argv = direct;
+    /* a clone runs where its own files are at the paths the snapshot recorded */
+    bool clone = ctx->restore && ctx->restore->clone;
+    g_auto(GStrv) clone_argv = NULL;
+    if (clone && ctx->jail) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_UNSUPPORTED,
+                     "a snapshot cannot be cloned into domain '%s' under the jailer", def->name);
+        close(log_fd);
+        return -1;
+    }
+    if (clone && !(clone_argv = fc_clone_argv(direct, ctx->restore->binds, err))) {
+        close(log_fd);
+        return -1;
+    }
+    if (clone_argv)
+        argv = (const char *const *)clone_argv;
     g_auto(GStrv) jail_argv = NULL;
     g_autoptr(GPtrArray) waiter_opts = g_ptr_array_new_with_free_func(g_free);
     for (size_t i = 0; ctx->waiter_opts && ctx->waiter_opts[i]; i++)
@@ -163,7 +179,8 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, cv_process_start_timeout_ms(), err) < 0 ||
-        (restore ? fc_snapshot_load(sock, restore, paused, err)
+        (restore ? (clone ? fc_clone_load(sock, restore, def, &ctx->lower, paused, err)
+                          : fc_snapshot_load(sock, restore, paused, err))
                  : fc_process_configure(sock, plan, paused, err)) < 0) {
         fc_process_explain_exit(pid, start_time, ctx, err);
         fc_process_abort(pid, start_time, sock);
