@@ -21,6 +21,12 @@
 
 typedef struct CocoonConn CocoonConn;
 
+/* Progress of a long transfer: done of total bytes; called on the caller's thread. */
+typedef struct {
+    void (*func)(unsigned long long done, unsigned long long total, void *opaque);
+    void *opaque;
+} CocoonProgress;
+
 /* A reference to a domain, like virDomainPtr: identity only, no state. */
 typedef struct {
     CocoonConn *conn; /* borrowed: the connection that made this reference */
@@ -288,7 +294,32 @@ typedef struct CocoonDriver {
                                     unsigned int stats, unsigned int flags,
                                     CocoonDomainStatsRecord **ret_records, size_t *ret_n,
                                     CvError **err);
+    /* ---- Cocoon's own calls (no libvirt API; the second RPC program of DESIGN.md) ---- */
+    /* Write snapshot snap of dom to fd as a portable archive (snapshot/snapshot_archive.h);
+     * progress may be NULL. */
+    int (*cocoonSnapshotExport)(CocoonDomain *dom, const char *snap, int fd,
+                                const CocoonProgress *progress, unsigned int flags,
+                                CvError **err);
+    /* Read an archive from fd into a snapshot of domain dom_name (NULL: the one the archive
+     * names) called new_name (NULL: its own name), defining the domain from the archive when
+     * it does not exist. *ret_snap: the snapshot's name. Returns the domain. */
+    CocoonDomain *(*cocoonSnapshotImport)(CocoonConn *conn, const char *dom_name, int fd,
+                                          const char *new_name, const CocoonProgress *progress,
+                                          unsigned int flags, char **ret_snap, CvError **err);
+    /* Remove what no domain or snapshot uses (flags: COCOON_GC_DRY_RUN: only list it);
+     * *ret_items: a NULL-terminated list of what was (or would be) removed. */
+    int (*cocoonGarbageCollect)(CocoonConn *conn, unsigned int flags, char ***ret_items,
+                                CvError **err);
+    /* A new domain new_name from snapshot snap of src: its own disk copies and TAPs, restored
+     * from the snapshot's memory when it has some (flags: COCOON_CLONE_PAUSED). *ret_notes:
+     * what the clone kept from the snapshot (may be NULL). */
+    CocoonDomain *(*cocoonDomainCloneFromSnapshot)(CocoonDomain *src, const char *snap,
+                                                   const char *new_name, unsigned int flags,
+                                                   char **ret_notes, CvError **err);
 } CocoonDriver;
+
+enum { COCOON_GC_DRY_RUN = 1 << 0 };
+enum { COCOON_CLONE_PAUSED = 1 << 0 };
 
 struct CocoonConn {
     const CocoonDriver *driver;

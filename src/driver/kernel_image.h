@@ -15,3 +15,9 @@
  * part of the cache key). Returns a new string, or NULL with *err.
  */
 char *kernel_image_resolve(const char *kernel_path, const char *cache_dir, CvError **err);
+
+/**
+ * kernel_image_cache_name: the name of the cache entry kernel_path resolves to while it stays
+ * as it is now (what gc keeps), or NULL when there is no such file. New string.
+ */
+char *kernel_image_cache_name(const char *kernel_path);

@@ -1,4 +1,5 @@
 #include "local.h"
+#include "local_cocoon.h"
 #include "local_console.h"
 
 #include <string.h>
@@ -674,4 +675,8 @@ const CocoonDriver local_driver = {
     .domainRestoreFlags = local_domain_restore_flags,
     .domainManagedSave = local_domain_managed_save,
     .domainManagedSaveRemove = local_domain_managed_save_remove,
+    .cocoonSnapshotExport = local_snapshot_export,
+    .cocoonSnapshotImport = local_snapshot_import,
+    .cocoonGarbageCollect = local_garbage_collect,
+    .cocoonDomainCloneFromSnapshot = local_domain_clone_from_snapshot,
 };

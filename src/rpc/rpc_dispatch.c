@@ -45,6 +45,7 @@ tables_init(gpointer unused)
     table_fill(remote_table, rpc_node_procedures, rpc_node_procedures_len);
     table_fill(remote_table, rpc_stats_procedures, rpc_stats_procedures_len);
     table_fill(cocoon_table, rpc_cocoon_procedures, rpc_cocoon_procedures_len);
+    table_fill(cocoon_table, rpc_cocoon_ext_procedures, rpc_cocoon_ext_procedures_len);
     return NULL;
 }
 

@@ -66,6 +66,8 @@ extern const RpcProcedure rpc_stats_procedures[];
 extern const size_t rpc_stats_procedures_len;
 extern const RpcProcedure rpc_cocoon_procedures[];
 extern const size_t rpc_cocoon_procedures_len;
+extern const RpcProcedure rpc_cocoon_ext_procedures[]; /* rpc_dispatch_cocoon.c */
+extern const size_t rpc_cocoon_ext_procedures_len;
 
 /** rpc_no_support: set *err to NO_SUPPORT for call's API; returns -1. */
 int rpc_no_support(RpcCall *call, CvError **err);

@@ -221,8 +221,9 @@ static int
 cocoon_connect_get_features(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_cocoon_connect_get_features_ret *ret = r;
-    /* the Cocoon-only calls this daemon serves (clone, snapshot export/import come later) */
-    static const char *const features[] = {"connect-get-features"};
+    /* the Cocoon-only calls this daemon serves (snapshot export/import come later) */
+    static const char *const features[] = {"connect-get-features", "domain-clone-from-snapshot",
+                                           "garbage-collect"};
     ret->features.features_len = G_N_ELEMENTS(features);
     ret->features.features_val = g_new0(char *, G_N_ELEMENTS(features));
     for (size_t i = 0; i < G_N_ELEMENTS(features); i++)

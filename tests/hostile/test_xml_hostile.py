@@ -165,6 +165,10 @@ def main():
         start_refused(r, "dmissing", dom(r, name="dmissing", devices=disk("/nonexistent/d.img")),
                       "cannot open disk 'vda' source '/nonexistent/d.img': No such file or "
                       "directory")
+        for name, path in (("dfifo", fifo), ("ddev", "/dev/null")):
+            start_refused(r, name, dom(r, name=name, devices=disk(path)),
+                          f"unsupported configuration: disk 'vda' source '{path}' is not a "
+                          "regular file")
         s.close()
     finish()
 

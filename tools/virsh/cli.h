@@ -100,6 +100,9 @@ extern const CliCmd cli_cmds_event[];   /* cmd_event.c */
 extern const CliCmd cli_cmds_snapshot[];
 extern const CliCmd cli_cmds_save[];
 extern const CliCmd cli_cmds_doctor[];
+extern const CliCmd cli_cmds_snapshot_archive[];
+extern const CliCmd cli_cmds_gc[];
+extern const CliCmd cli_cmds_clone[];
 
 /* The options of a command that takes only the domain argument. */
 extern const CliOpt cli_opts_domain_only[];

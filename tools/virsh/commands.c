@@ -17,6 +17,9 @@ static const CliCmd *const tables[] = {
     cli_cmds_snapshot,
     cli_cmds_save,
     cli_cmds_doctor,
+    cli_cmds_snapshot_archive,
+    cli_cmds_gc,
+    cli_cmds_clone,
     NULL,
 };
 

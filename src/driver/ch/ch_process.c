@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ch_api.h"
+#include "ch_clone.h"
 #include "ch_lower.h"
 #include "driver/backend_common.h"
 #include "ch_snapshot.h"
@@ -271,7 +272,10 @@ ch_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, timeout_ms, err) < 0 ||
-        (ctx->restore && ch_snapshot_restore(sock, ctx->restore, paused, err) < 0) ||
+        (ctx->restore &&
+         (ctx->restore->clone
+              ? ch_clone_restore(sock, ctx->restore, def, &ctx->lower, paused, err)
+              : ch_snapshot_restore(sock, ctx->restore, paused, err)) < 0) ||
         ch_process_wait_booted(sock, pid, start_time, timeout_ms, &info, err) < 0) {
         ch_process_explain_exit(pid, start_time, ctx, err);
         ch_process_abort(pid, start_time, sock, events);

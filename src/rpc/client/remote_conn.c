@@ -376,8 +376,17 @@ remote_conn_call(RemoteConn *rc, guint serial, int proc, xdrproc_t args_filter,
                  const void *args, xdrproc_t ret_filter, void *ret, size_t ret_size,
                  CvError **err)
 {
-    cvr_message_header h = {.prog = CVR_REMOTE_PROGRAM,
-                            .vers = CVR_REMOTE_VERSION,
+    return remote_conn_call_prog(rc, CVR_REMOTE_PROGRAM, CVR_REMOTE_VERSION, serial, proc,
+                                 args_filter, args, ret_filter, ret, ret_size, err);
+}
+
+int
+remote_conn_call_prog(RemoteConn *rc, guint prog, guint vers, guint serial, int proc,
+                      xdrproc_t args_filter, const void *args, xdrproc_t ret_filter, void *ret,
+                      size_t ret_size, CvError **err)
+{
+    cvr_message_header h = {.prog = prog,
+                            .vers = vers,
                             .proc = proc,
                             .type = CVR_CALL,
                             .serial = serial,

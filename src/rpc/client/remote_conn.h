@@ -64,6 +64,11 @@ int remote_conn_call(RemoteConn *rc, guint serial, int proc, xdrproc_t args_filt
                      const void *args, xdrproc_t ret_filter, void *ret, size_t ret_size,
                      CvError **err);
 
+/** remote_conn_call_prog: remote_conn_call for program prog, version vers (Cocoon's own). */
+int remote_conn_call_prog(RemoteConn *rc, guint prog, guint vers, guint serial, int proc,
+                          xdrproc_t args_filter, const void *args, xdrproc_t ret_filter,
+                          void *ret, size_t ret_size, CvError **err);
+
 /** remote_conn_send: send one message (taken: msg is unreferenced). 0, or -1 with *err. */
 int remote_conn_send(RemoteConn *rc, GBytes *msg, CvError **err);
 

@@ -383,4 +383,6 @@ static const CocoonDriver remote_driver = {
     .domainRestoreFlags = remote_domain_restore_flags,
     .domainManagedSave = remote_domain_managed_save,
     .domainManagedSaveRemove = remote_domain_managed_save_remove,
+    .cocoonGarbageCollect = remote_cocoon_garbage_collect,
+    .cocoonDomainCloneFromSnapshot = remote_cocoon_domain_clone_from_snapshot,
 };

@@ -146,3 +146,10 @@ int remote_domain_get_block_info(CocoonDomain *dom, const char *path, CocoonBloc
 int remote_domain_send_key(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
                            const unsigned int *keycodes, int nkeycodes, unsigned int flags,
                            CvError **err);
+
+/* ---- remote_cocoon.c: Cocoon's own program ---- */
+CocoonDomain *remote_cocoon_domain_clone_from_snapshot(CocoonDomain *src, const char *snap,
+                                                       const char *new_name, unsigned int flags,
+                                                       char **ret_notes, CvError **err);
+int remote_cocoon_garbage_collect(CocoonConn *conn, unsigned int flags, char ***ret_items,
+                                  CvError **err);
