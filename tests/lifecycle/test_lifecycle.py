@@ -115,6 +115,7 @@ def lifecycle(r, backend):
     else:
         check(r.pid(name) == pid, "ch: reboot keeps the process (vm.reboot)")
 
+    pid = r.pid(name)  # FC's reboot made a new process: shutdown ends that one
     out = r.ok("shutdown", name)
     check(f"Domain '{name}' is being shutdown" in out.stdout, f"{backend}: shutdown")
     wait_for(lambda: not alive(pid))
