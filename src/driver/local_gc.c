@@ -11,6 +11,7 @@
 #include "driver/backend.h"
 #include "driver/config.h"
 #include "driver/kernel_image.h"
+#include "driver/launch_strays.h"
 #include "local_lifecycle.h"
 #include "snapshot/snapshot_meta.h"
 #include "util/cv_file.h"
@@ -234,6 +235,12 @@ gc_live(Gc *gc, const char *root)
         bool active = domain_status_is_active(&st);
         g_autofree char *def = g_build_filename(root, "domains", name, "domain.xml", NULL);
         bool persistent = access(def, F_OK) == 0;
+        if (!active) {
+            unsigned int n = launch_strays_stop(path, gc->dry_run);
+            if (n > 0)
+                g_ptr_array_add(gc->items, g_strdup_printf("%s (stopped %u process%s of a "
+                                                           "start cut short)", path, n, n == 1 ? "" : "es"));
+        }
         if (!active && !persistent) {
             gc_take(gc, lfd, name, path, "live folder of a domain that is not defined");
             domain_status_clear(&st);
