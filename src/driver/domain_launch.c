@@ -58,25 +58,22 @@ static int
 launch_check_file(const char *what, const char *path, bool block, bool writable, CvError **err)
 {
     struct stat sb;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    int errnum = fd < 0 ? errno : 0;
-    if (fd >= 0) {
-        if (fstat(fd, &sb) < 0)
-            errnum = errno;
-        else if (S_ISDIR(sb.st_mode))
-            errnum = EISDIR;
-        else if (block && !S_ISBLK(sb.st_mode))
-            errnum = ENOTBLK;
-        else if (!block && !S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
-            errnum = EINVAL;
-        close(fd);
-    }
-    if (!errnum && writable && access(path, W_OK) < 0)
-        errnum = errno;
-    if (errnum) {
-        cv_error_set_errno(err, VIR_FROM_NONE, errnum, "cannot use %s '%s'", what, path);
+    if (stat(path, &sb) < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot open %s '%s'", what, path);
         return -1;
     }
+    if (block ? !S_ISBLK(sb.st_mode) : !S_ISREG(sb.st_mode)) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED, "%s '%s' is not a %s", what,
+                     path, block ? "block device" : "regular file");
+        return -1;
+    }
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot open %s '%s'%s", what, path,
+                           writable ? " for writing" : "");
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 

@@ -28,6 +28,8 @@
 #define DOMAIN_LAUNCH_NOTE_SHUTDOWN_TIMEOUT "shutdown-timeout" /* it stopped the VMM */
 #define DOMAIN_LAUNCH_NOTE_REBOOT "reboot"                     /* CH reset the guest */
 #define DOMAIN_LAUNCH_NOTE_REBOOT_DESTROY "reboot-destroy"     /* … and it stopped the VMM */
+#define DOMAIN_LAUNCH_NOTE_CRASH_RESET "crash-reset"   /* CH reset a crashed guest (triple fault) */
+#define DOMAIN_LAUNCH_NOTE_CRASH_DESTROY "crash-destroy" /* … and it stopped the VMM */
 
 /**
  * domain_launch_start: boot def (backend: its backend) in the live directory of def->name,

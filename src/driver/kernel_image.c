@@ -420,15 +420,8 @@ ki_resolve_fd(int fd, const char *kernel_path, const char *cache_dir, CvError **
 char *
 kernel_image_resolve(const char *kernel_path, const char *cache_dir, CvError **err)
 {
-    /* a socket cannot even be opened: say what it is rather than ENXIO */
-    struct stat st;
-    if (stat(kernel_path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
-                     "kernel '%s' is not a regular file", kernel_path);
-        return NULL;
-    }
-    /* O_NONBLOCK: a FIFO (or a device) put there since must not block the open; only a
-     * regular file gets past the check in ki_resolve_fd, whose reads it does not affect */
+    /* O_NONBLOCK: a FIFO (or a device) must not block the open; only a regular file gets
+     * past the check in ki_resolve_fd, whose reads it does not affect */
     int fd = open(kernel_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot open kernel '%s'", kernel_path);

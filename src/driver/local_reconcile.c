@@ -260,9 +260,14 @@ job_reconcile_exit(LocalJob *job)
     default:
         break;
     }
-    /* CH reset the guest in place; the waiter stopped it, as on_reboot=destroy asks */
+    /* CH reset the guest in place; the waiter stopped it, as on_reboot=destroy asks, or
+     * on_crash=destroy for a guest that triple-faulted */
     if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_REBOOT_DESTROY) == 0) {
         local_job_stopped(job, VIR_DOMAIN_SHUTOFF_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+        return;
+    }
+    if (g_strcmp0(note, DOMAIN_LAUNCH_NOTE_CRASH_DESTROY) == 0) {
+        local_job_stopped(job, VIR_DOMAIN_SHUTOFF_CRASHED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
         return;
     }
     if (clean) {

@@ -127,6 +127,40 @@ domain_get_vcpus(RpcCall *call, void *a, void *r, CvError **err)
     return 0;
 }
 
+/* No vCPU of a microVM is pinned: each may run on every host CPU (the CPU map's online
+ * ones). The count is the domain's vCPUs (VIR_DOMAIN_AFFECT_* of flags). */
+static int
+domain_get_vcpu_pin_info(RpcCall *call, void *a, void *r, CvError **err)
+{
+    RPC_REQUIRE(call, domainGetVcpusFlags, err);
+    RPC_REQUIRE(call, nodeGetCPUMap, err);
+    cvr_domain_get_vcpu_pin_info_args *args = a;
+    cvr_domain_get_vcpu_pin_info_ret *ret = r;
+    if (args->ncpumaps < 0 || args->maplen <= 0 ||
+        (long)args->ncpumaps * args->maplen > CVR_CPUMAPS_MAX) {
+        cv_error_set(err, VIR_FROM_RPC, VIR_ERR_RPC, "%s", "maxinfo * maplen > REMOTE_CPUMAPS_MAX");
+        return -1;
+    }
+    g_autoptr(CocoonDomain) dom = rpc_domain_from_wire(call, &args->dom);
+    int n = RPC_DRIVER(call, domainGetVcpusFlags)(
+        dom, (args->flags & (VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG)) |
+                 VIR_DOMAIN_VCPU_MAXIMUM, err);
+    if (n < 0)
+        return -1;
+    g_autofree unsigned char *online = NULL;
+    int ncpus = RPC_DRIVER(call, nodeGetCPUMap)(call->conn, &online, NULL, err);
+    if (ncpus < 0)
+        return -1;
+    size_t maplen = (size_t)args->maplen, k = (size_t)MIN(n, args->ncpumaps);
+    ret->cpumaps.cpumaps_len = (u_int)(k * maplen);
+    ret->cpumaps.cpumaps_val = g_malloc0(MAX(k * maplen, (size_t)1));
+    size_t online_len = (size_t)ncpus / 8 + 1;
+    for (size_t v = 0; v < k; v++)
+        memcpy(ret->cpumaps.cpumaps_val + v * maplen, online, MIN(maplen, online_len));
+    ret->num = n;
+    return 0;
+}
+
 static int
 domain_get_cpu_stats(RpcCall *call, void *a, void *r, CvError **err)
 {
@@ -350,6 +384,9 @@ const RpcProcedure rpc_stats_procedures[] = {
      RPC_XDR(cvr_int_ret), domain_get_vcpus_flags, 0},
     {CVR_PROC_DOMAIN_GET_VCPUS, "virDomainGetVcpus", RPC_XDR(cvr_domain_get_vcpus_args),
      RPC_XDR(cvr_domain_get_vcpus_ret), domain_get_vcpus, 0},
+    {CVR_PROC_DOMAIN_GET_VCPU_PIN_INFO, "virDomainGetVcpuPinInfo",
+     RPC_XDR(cvr_domain_get_vcpu_pin_info_args), RPC_XDR(cvr_domain_get_vcpu_pin_info_ret),
+     domain_get_vcpu_pin_info, 0},
     {CVR_PROC_DOMAIN_GET_CPU_STATS, "virDomainGetCPUStats",
      RPC_XDR(cvr_domain_get_cpu_stats_args), RPC_XDR(cvr_domain_get_cpu_stats_ret),
      domain_get_cpu_stats, 0},

@@ -478,6 +478,35 @@ stub_set_vcpus(CocoonDomain *dom, unsigned int n, unsigned int flags, CvError **
     return stub_fails(dom->name, err) ? -1 : 0;
 }
 
+/* ---- save / restore / managed save, keys ---- */
+
+static int
+stub_save(CocoonDomain *dom, const char *to, const char *dxml, unsigned int flags,
+          CvError **err)
+{
+    return stub_fails(dom->name, err) || stub_fails(to, err) ? -1 : 0;
+}
+
+static int
+stub_restore(CocoonConn *conn, const char *from, const char *dxml, unsigned int flags,
+             CvError **err)
+{
+    return stub_fails(from, err) ? -1 : 0;
+}
+
+static int
+stub_dom_flags_only(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 0;
+}
+
+static int
+stub_send_key(CocoonDomain *dom, unsigned int codeset, unsigned int holdtime,
+              const unsigned int *keycodes, int nkeycodes, unsigned int flags, CvError **err)
+{
+    return stub_fails(dom->name, err) ? -1 : 0;
+}
+
 unsigned int
 fuzz_stub_registrations(void)
 {
@@ -541,4 +570,9 @@ const CocoonDriver fuzz_stub_driver = {
     .domainGetVcpusFlags = stub_vcpus_flags,
     .domainSetMemoryFlags = stub_set_memory,
     .domainSetVcpusFlags = stub_set_vcpus,
+    .domainSaveFlags = stub_save,
+    .domainRestoreFlags = stub_restore,
+    .domainManagedSave = stub_dom_flags_only,
+    .domainManagedSaveRemove = stub_dom_flags_only,
+    .domainSendKey = stub_send_key,
 };

@@ -6,7 +6,7 @@
  * A driver for the RPC fuzz target: the members of driver.h answer from memory at once, with
  * plausible values, or fail for a domain whose name starts with 'e' (so the error path of
  * every procedure is reached too). Not stubbed (their procedures answer NO_SUPPORT here):
- * save/restore/managed save, which no procedure serves yet, and the statistics calls. Event registrations are kept and fired on define/undefine,
+ * the statistics calls. Event registrations are kept and fired on define/undefine,
  * and their opaque is freed at deregistration as the contract says. Thread-safe.
  */
 

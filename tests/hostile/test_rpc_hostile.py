@@ -34,6 +34,9 @@ WRITE_PROCS = {
     185: "virDomainSnapshotCreateXML", 192: "virDomainRevertToSnapshot",
     193: "virDomainSnapshotDelete", 30: "virDomainSetMaxMemory", 31: "virDomainSetMemory",
     32: "virDomainSetVcpus", 199: "virDomainSetVcpusFlags", 204: "virDomainSetMemoryFlags",
+    226: "virDomainSendKey", 54: "virDomainRestore", 55: "virDomainSave",
+    182: "virDomainManagedSave", 184: "virDomainManagedSaveRemove", 232: "virDomainSaveFlags",
+    233: "virDomainRestoreFlags",
 }
 # procedures that take arguments, read ones included
 ARG_PROCS = [1, 10, 11, 14, 15, 16, 19, 22, 23, 24, 27, 29, 60, 136, 167, 168, 196, 201,

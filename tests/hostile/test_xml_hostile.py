@@ -155,14 +155,20 @@ def main():
                           f"unsupported configuration: kernel '{path}' is not a regular file")
         start_refused(r, "kmissing", dom(r, name="kmissing", kernel="/nonexistent/vmlinux"),
                       "cannot open kernel '/nonexistent/vmlinux': No such file or directory")
-        prefix = "operation failed: PUT /drives/vda: 400: Drive config error: Unable to open " \
-                 "the block device backing file: "
+        # checked before the VMM is spawned (issue 10), naming the disk and the path
         start_refused(r, "ddir", dom(r, name="ddir", devices=disk(r.dir)),
-                      prefix + "Is a directory (os error 21)")
+                      f"unsupported configuration: disk 'vda' source '{r.dir}' is not a regular "
+                      "file")
         start_refused(r, "dsock", dom(r, name="dsock", devices=disk(sock_path)),
-                      prefix + "No such device or address (os error 6)")
+                      f"unsupported configuration: disk 'vda' source '{sock_path}' is not a "
+                      "regular file")
         start_refused(r, "dmissing", dom(r, name="dmissing", devices=disk("/nonexistent/d.img")),
-                      prefix + "No such file or directory (os error 2)")
+                      "cannot open disk 'vda' source '/nonexistent/d.img': No such file or "
+                      "directory")
+        for name, path in (("dfifo", fifo), ("ddev", "/dev/null")):
+            start_refused(r, name, dom(r, name=name, devices=disk(path)),
+                          f"unsupported configuration: disk 'vda' source '{path}' is not a "
+                          "regular file")
         s.close()
     finish()
 

@@ -58,18 +58,18 @@ def failures(r):
     for backend in ("fc", "ch"):
         for name, what, words, kw in (
                 ("nokernel", "missing kernel",
-                 ["cannot use kernel '/nonexistent/vmlinux': No such file or directory"],
+                 ["cannot open kernel '/nonexistent/vmlinux': No such file or directory"],
                  {"kernel": "/nonexistent/vmlinux"}),
                 ("dirkernel", "a directory as kernel",
-                 [f"cannot use kernel '{r.dir}': Is a directory"], {"kernel": r.dir}),
+                 [f"kernel '{r.dir}' is not a regular file"], {"kernel": r.dir}),
                 ("noinitrd", "missing initrd",
-                 [f"cannot use initrd '{r.dir}/no.cpio': No such file or directory"],
+                 [f"cannot open initrd '{r.dir}/no.cpio': No such file or directory"],
                  {"initrd": f"{r.dir}/no.cpio"}),
                 ("nodisk", "missing disk",
-                 [f"cannot use disk 'vda' source '{r.dir}/missing.img': No such file or "
+                 [f"cannot open disk 'vda' source '{r.dir}/missing.img': No such file or "
                   "directory"], {"disks": [os.path.join(r.dir, "missing.img")]}),
                 ("notblock", "a file as <disk type='block'>",
-                 [f"cannot use disk 'vda' source '{r.kernel}': Block device required"],
+                 [f"disk 'vda' source '{r.kernel}' is not a block device"],
                  {"devices": f"<disk type='block' device='disk'><source dev='{r.kernel}'/>"
                              "<target dev='vda' bus='virtio'/></disk>"})):
             failed_start(r, f"{backend}{name}", f"{backend}: {what}", words, env=spy,

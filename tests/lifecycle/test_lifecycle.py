@@ -197,6 +197,25 @@ def guest_crash(r, backend):
         expect(r, name, "running", "booted", "fc guest reset after a crashed boot restarts")
         r.ok("destroy", name)
 
+    # a triple fault: FC exits 1; CH logs it and resets the guest in place, which Cocoon
+    # takes as the crash it is (on_crash, destroy by default), with no Cocoon process running
+    r.ok("start", name)
+    pid = r.pid(name)
+    r.console_type(name, "triple-fault\r")
+    check(wait_for(lambda: not alive(pid), 5), f"{backend}: the VMM is gone after a triple fault")
+    expect(r, name, "shut off", "crashed", f"{backend} guest triple fault")
+    if backend == "ch":
+        name = r.define("ch-tf-restart", backend="ch", extra="<on_crash>restart</on_crash>")
+        r.ok("start", name)
+        pid = r.pid(name)
+        r.console_type(name, "triple-fault\r")
+        time.sleep(0.3)
+        expect(r, name, "running", "booted", "ch triple fault with on_crash restart")
+        notes = os.path.join(r.live(name), "vmm.notes")
+        check(r.pid(name) == pid and open(notes).read() == "crash-reset\n",
+              "ch: the VMM kept the reset guest, and the crash is noted")
+        r.ok("destroy", name)
+
 
 def crash(r, backend):
     name = r.define(f"{backend}-crash", backend=backend,

@@ -1,8 +1,7 @@
 """Domain events beyond lifecycle through cocoond, with python3-libvirt and Debian's virsh:
 every event id libvirt knows registers (those Cocoon never raises never fire), an id past
 them gets libvirtd's own error, REBOOT on a reboot (FC restarts its process, CH's vm.reboot),
-BALLOON_CHANGE on a live setmem (JOB_COMPLETED of a save: driver-events, save is not served
-over RPC yet); live setvcpus on CH, FC's refusal with its reason."""
+BALLOON_CHANGE on a live setmem, JOB_COMPLETED of a save; live setvcpus on CH, FC's refusal with its reason."""
 
 import os
 import struct
@@ -107,7 +106,9 @@ def main():
         check(rc == 0, f"virsh reboot {err}")
         check(wait_for(lambda: ("reboot", "fcev") in seen, timeout=30),
               f"FC's reboot raises REBOOT {seen}")
-        fc.destroy()
+        fc.saveFlags(os.path.join(d.dir, "fcev.save"), None, 0)
+        check(wait_for(lambda: ("job", "fcev", libvirt.VIR_DOMAIN_JOB_OPERATION_SAVE) in seen),
+              f"a save raises JOB_COMPLETED with its operation {seen}")
 
         ch = conn.defineXML(open(write_ch_domain(d.dir, "chev")).read())
         ch.create()

@@ -118,7 +118,12 @@ def empty_kinds(conn, d):
               "virNetworkCreateXML" in str(e), f"the refusal names the API: {e}")
 
 
-def inactive(conn, dom):
+def inactive(conn, dom, d):
+    r = virsh(d.uri, "vcpuinfo", dom.name())
+    check(r.returncode == 0 and "State:          N/A" in r.stdout and "CPU Affinity:   y" in r.stdout,
+          f"virsh vcpuinfo of a shut-off domain (its pin info) {r.stdout!r} {r.stderr!r}")
+    pins = dom.vcpuPinInfo(libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    check(len(pins) == 1 and all(pins[0]), f"vcpuPinInfo: every host CPU {pins}")
     for what, fn in (("memoryStats", lambda: dom.memoryStats()),
                      ("blockStats", lambda: dom.blockStats("vda")),
                      ("vcpus", lambda: dom.vcpus()),
@@ -227,7 +232,7 @@ def main():
         fc = conn.defineXML(open(write_fc_domain(d.dir, "fcdom")).read())
         ch = conn.defineXML(open(write_ch_domain(d.dir, "chdom")).read())
         lists(conn, ["fcdom", "chdom"])
-        inactive(conn, fc)
+        inactive(conn, fc, d)
         running(conn, d, fc, "fc")
         running(conn, d, ch, "ch")
         stale_handle(conn, d)

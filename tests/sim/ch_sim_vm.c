@@ -364,6 +364,12 @@ ch_vm_guest_event(SimGuestEvent ev, gpointer user_data)
         ch_vm_reboot(s);
         return;
     }
+    if (ev == SIM_GUEST_TRIPLE_FAULT) {
+        /* as real CH v53: logged, then the guest is reset in place, as for a reboot */
+        ch_sim_log(s, "ERROR", "Guest likely triple-faulted");
+        ch_vm_reboot(s);
+        return;
+    }
     if (ev == SIM_GUEST_CRASH) {
         /* as real CH v53: the VMM goes, with exit status 0, even with --no-shutdown */
         ch_sim_log(s, "ERROR", "VCPU generated error: VcpuRun(Failed to run vcpu\n\nCaused by:\n"

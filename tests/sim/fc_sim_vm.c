@@ -107,6 +107,13 @@ fc_vm_guest_event(SimGuestEvent ev, gpointer user_data)
         fc_sim_quit(s, 0);
         return;
     }
+    if (ev == SIM_GUEST_TRIPLE_FAULT) {
+        /* as real FC v1.16.1: the process ends with exit code 1 */
+        fc_sim_log(s, "Error", "RunWithApiError error: MicroVM stopped with an error: "
+                   "GenericError");
+        fc_sim_quit(s, 1);
+        return;
+    }
     if (ev == SIM_GUEST_CRASH) {
         /* as real FC v1.16.1: a vCPU's internal error ends the process with exit code 0 too */
         fc_sim_log(s, "Error", "[fc_vcpu 0] Received KVM_EXIT_INTERNAL_ERROR signal");

@@ -229,14 +229,14 @@ sim_guest_go_down(SimGuest *g, SimGuestEvent ev)
     GuestEventCall *c = g_new0(GuestEventCall, 1);
 
     sim_guest_print(g, "\r\n");
-    if (ev == SIM_GUEST_CRASH) {
+    if (ev == SIM_GUEST_CRASH || ev == SIM_GUEST_TRIPLE_FAULT) {
         sim_guest_printk(g, "traps: cocoon-crash: general protection fault");
     } else {
         sim_guest_printk(g, "systemd-shutdown[1]: Syncing filesystems and block devices.");
         sim_guest_printk(g, ev == SIM_GUEST_REBOOT ? "reboot: Restarting system"
                                                    : "reboot: Power down");
     }
-    g->state = ev == SIM_GUEST_REBOOT ? GUEST_OFF : GUEST_HALTED;
+    g->state = ev == SIM_GUEST_REBOOT || ev == SIM_GUEST_TRIPLE_FAULT ? GUEST_OFF : GUEST_HALTED;
     g->logged_in = FALSE;
     c->g = g;
     c->ev = ev;
@@ -271,6 +271,10 @@ sim_guest_command(SimGuest *g, SimPort *p, const char *raw)
     }
     if (g_str_equal(cmd, "crash")) {
         sim_guest_go_down(g, SIM_GUEST_CRASH);
+        return;
+    }
+    if (g_str_equal(cmd, "triple-fault")) {
+        sim_guest_go_down(g, SIM_GUEST_TRIPLE_FAULT);
         return;
     }
     if (!g->logged_in) {

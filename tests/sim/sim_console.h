@@ -7,6 +7,7 @@ typedef enum {
     SIM_GUEST_POWEROFF,
     SIM_GUEST_REBOOT,
     SIM_GUEST_CRASH, /* a vCPU stops on an error the hypervisor cannot handle */
+    SIM_GUEST_TRIPLE_FAULT, /* a guest triple fault (KVM's shutdown exit) */
 } SimGuestEvent;
 
 /* Called (from the main loop) after the guest printed its final message. */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -205,11 +204,22 @@ static bool run_editor(const char *path)
         editor = g_getenv("EDITOR");
     if (!editor || !*editor)
         editor = "vi";
-    g_autofree char *quoted = g_shell_quote(path);
-    g_autofree char *cmd = g_strdup_printf("%s %s", editor, quoted);
-    int status = system(cmd);
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        cli_error("%s: command failed", cmd);
+    /* the editor's words (as "vim -u NONE"), then the file: no shell in between */
+    g_auto(GStrv) words = NULL;
+    g_autoptr(GError) gerr = NULL;
+    if (!g_shell_parse_argv(editor, NULL, &words, &gerr)) {
+        cli_error("cannot run the editor '%s': %s", editor, gerr->message);
+        return false;
+    }
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+    g_strv_builder_addv(b, (const char **)words);
+    g_strv_builder_add(b, path);
+    g_auto(GStrv) argv = g_strv_builder_end(b);
+    int status = 0;
+    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL,
+                      NULL, NULL, NULL, &status, &gerr) ||
+        !g_spawn_check_wait_status(status, &gerr)) {
+        cli_error("%s %s: command failed: %s", editor, path, gerr->message);
         return false;
     }
     return true;

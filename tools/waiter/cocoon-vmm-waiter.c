@@ -1,6 +1,7 @@
 /*
  * cocoon-vmm-waiter EXIT_FILE PID [--notes FILE] [--stop-request FILE]
- *                   [--ch-events FIFO --on-reboot restart|destroy]
+ *                   [--ch-events FIFO --on-reboot restart|destroy
+ *                    [--log FILE --crash-marker TEXT --on-crash restart|destroy]]
  *
  * The parent of a VMM, for as long as it runs, so that the driver can tell afterwards how the
  * VMM ended (exit code or signal): a pidfd or /proc cannot say that of a process that is not
@@ -18,7 +19,9 @@
  *  * --ch-events: Cloud Hypervisor's --event-monitor, a FIFO this program reads. A guest reset
  *    ("rebooting") is noted as "reboot"; with --on-reboot destroy it is noted as
  *    "reboot-destroy" instead and the VMM is stopped (SIGTERM, SIGKILL later), as CH itself
- *    only ever resets in place.
+ *    only ever resets in place. A reset the VMM's log (--log) explains with --crash-marker
+ *    since the previous one (CH: "Guest likely triple-faulted") is a crash instead: noted
+ *    "crash-reset", or "crash-destroy" with the VMM stopped when --on-crash is destroy.
  * Each note is one line appended to the --notes file before the act it explains, so the
  * driver reads why the VMM went (and how many times the guest reset) once it is gone.
  *
@@ -47,6 +50,9 @@ typedef struct {
     const char *stop_request;
     const char *ch_events;
     int reboot_destroy;
+    const char *log, *crash_marker;
+    int crash_destroy;
+    off_t log_seen; /* how far the log was searched for crash_marker */
     pid_t pid;
     long long term_at, kill_at; /* monotonic ms; 0: not armed */
     unsigned int kill_grace_ms;
@@ -118,6 +124,49 @@ arm_shutdown(Waiter *w)
     w->kill_grace_ms = (unsigned int)term_ms;
 }
 
+/* Whether the log holds crash_marker past what was searched before. */
+static int
+log_says_crash(Waiter *w)
+{
+    if (!w->log || !w->crash_marker)
+        return 0;
+    int fd = open(w->log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t want = strlen(w->crash_marker);
+    char buf[8192];
+    size_t keep = 0;
+    int found = 0;
+    for (;;) {
+        ssize_t n = pread(fd, buf + keep, sizeof(buf) - 1 - keep, w->log_seen);
+        if (n <= 0)
+            break;
+        w->log_seen += n;
+        size_t len = keep + (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, w->crash_marker))
+            found = 1;
+        keep = len < want ? len : want - 1;
+        memmove(buf, buf + len - keep, keep);
+    }
+    close(fd);
+    return found;
+}
+
+/* A reset CH reported: a crash (per on_crash) or the guest's own reboot (per on_reboot). */
+static void
+guest_reset(Waiter *w)
+{
+    int crash = log_says_crash(w);
+    int destroy = crash ? w->crash_destroy : w->reboot_destroy;
+    if (crash)
+        note(w, destroy ? "crash-destroy" : "crash-reset");
+    else
+        note(w, destroy ? "reboot-destroy" : "reboot");
+    if (destroy)
+        stop_vmm(w, REBOOT_TERM_MS);
+}
+
 /* New bytes of CH's event stream; tail keeps the end of the previous ones. */
 static void
 read_events(Waiter *w, int *fd, char *tail, size_t *tail_len)
@@ -138,12 +187,7 @@ read_events(Waiter *w, int *fd, char *tail, size_t *tail_len)
     /* each event is a JSON object with "event": "<name>"; the name is what matters */
     const char *p = buf;
     while ((p = strstr(p, "\"rebooting\""))) {
-        if (w->reboot_destroy) {
-            note(w, "reboot-destroy");
-            stop_vmm(w, REBOOT_TERM_MS);
-        } else {
-            note(w, "reboot");
-        }
+        guest_reset(w);
         p += strlen("\"rebooting\"");
     }
     size_t keep = len < EVENT_TAIL ? len : EVENT_TAIL;
@@ -178,6 +222,13 @@ parse_args(int argc, char **argv, Waiter *w)
         else if (strcmp(argv[i], "--on-reboot") == 0 &&
                  (strcmp(v, "destroy") == 0 || strcmp(v, "restart") == 0))
             w->reboot_destroy = strcmp(v, "destroy") == 0;
+        else if (strcmp(argv[i], "--log") == 0)
+            w->log = v;
+        else if (strcmp(argv[i], "--crash-marker") == 0 && *v)
+            w->crash_marker = v;
+        else if (strcmp(argv[i], "--on-crash") == 0 &&
+                 (strcmp(v, "destroy") == 0 || strcmp(v, "restart") == 0))
+            w->crash_destroy = strcmp(v, "destroy") == 0;
         else
             return -1;
     }
@@ -211,7 +262,8 @@ main(int argc, char **argv)
     Waiter w = {0};
     if (parse_args(argc, argv, &w) < 0) {
         fprintf(stderr, "usage: cocoon-vmm-waiter EXIT_FILE PID [--notes FILE] "
-                        "[--stop-request FILE] [--ch-events FIFO --on-reboot restart|destroy] "
+                        "[--stop-request FILE] [--ch-events FIFO --on-reboot restart|destroy "
+                        "[--log FILE --crash-marker TEXT --on-crash restart|destroy]] "
                         "(PID: a child of this process)\n");
         return 2;
     }

@@ -25,6 +25,8 @@
 #define CH_EVENTS_FILE "ch-events"
 /* What CH logs when a vCPU fails: the VMM then exits 0, as after a guest power-off. */
 #define CH_VCPU_ERROR "VCPU generated error"
+/* What CH logs before it resets a guest that triple-faulted, in place, as for a reboot. */
+#define CH_TRIPLE_FAULT "Guest likely triple-faulted"
 
 /* Undo a launch that failed: no process, no socket (nor the lock file CH keeps next to it),
  * no event FIFO. */
@@ -184,8 +186,9 @@ ch_process_argv(const DomainDef *def, const BackendLaunchCtx *ctx, const char *e
 
 /*
  * The driver's waiter options, and CH's event FIFO for the waiter to read: CH resets a guest
- * that reboots inside its process and says so only there, so the waiter applies on_reboot
- * (destroy: stop the VMM) and notes every reset.
+ * that reboots, or triple-faults, inside its process and says so only there (and in its log,
+ * for the triple fault), so the waiter applies on_reboot or on_crash (destroy: stop the VMM)
+ * and notes every reset.
  */
 static GStrv
 ch_process_waiter_opts(const DomainDef *def, const BackendLaunchCtx *ctx, const char *events)
@@ -193,10 +196,14 @@ ch_process_waiter_opts(const DomainDef *def, const BackendLaunchCtx *ctx, const 
     g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
     for (size_t i = 0; ctx->waiter_opts && ctx->waiter_opts[i]; i++)
         g_strv_builder_add(builder, ctx->waiter_opts[i]);
-    bool destroy = def->on_reboot == DOMAIN_LIFECYCLE_ACTION_DESTROY;
+    /* libvirt's defaults: restart on reboot, destroy on crash */
+    bool reboot_destroy = def->on_reboot == DOMAIN_LIFECYCLE_ACTION_DESTROY;
+    bool crash_restart = def->on_crash == DOMAIN_LIFECYCLE_ACTION_RESTART;
     if (events)
         g_strv_builder_add_many(builder, "--ch-events", events, "--on-reboot",
-                                destroy ? "destroy" : "restart", NULL);
+                                reboot_destroy ? "destroy" : "restart", "--log", ctx->log_path,
+                                "--crash-marker", CH_TRIPLE_FAULT, "--on-crash",
+                                crash_restart ? "restart" : "destroy", NULL);
     return g_strv_builder_end(builder);
 }
 

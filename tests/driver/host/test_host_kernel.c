@@ -253,6 +253,22 @@ test_refusals(const char *dir)
     g_clear_pointer(&err, cv_error_free);
 }
 
+/* A FIFO named as the kernel is refused at once: the open used to wait for a writer forever
+ * (found by tests/hostile/test_xml_hostile.py). */
+static void
+test_fifo(const char *dir)
+{
+    g_autoptr(CvError) err = NULL;
+    g_autofree char *path = g_build_filename(dir, "fifo", NULL);
+    g_autofree char *cache = g_build_filename(dir, "cache-fifo", NULL);
+    g_assert(mkfifo(path, 0600) == 0);
+    g_autofree char *want = g_strdup_printf("unsupported configuration: kernel '%s' is not a "
+                                            "regular file", path);
+    g_autofree char *got = kernel_image_resolve(path, cache, &err);
+    CHECK(got == NULL);
+    CHECK_ERR(err, VIR_ERR_CONFIG_UNSUPPORTED, want);
+}
+
 int
 main(void)
 {
@@ -263,6 +279,7 @@ main(void)
     test_extract(dir, "vmlinuz-gzip", compress_gzip);
     test_extract(dir, "vmlinuz-zstd", compress_zstd);
     test_refusals(dir);
+    test_fifo(dir);
 
     if (failures) {
         fprintf(stderr, "%d check(s) failed (files kept in %s)\n", failures, dir);
