@@ -428,6 +428,10 @@ def main():
                               f"(kill at {t.delay * 1000:.0f} ms):", flush=True)
                         for p in problems:
                             print("    " + p, flush=True)
+                    n = len([x for x in seeds if x <= k])
+                    if n % 25 == 0:
+                        print(f"  {op}/{mode}: {n} trials so far, {bad} inconsistent",
+                              flush=True)
                 total_bad += bad
                 print(f"{op}/{mode}: window {window:g} ms, {len(seeds)} trials, {bad} inconsistent, "
                       f"{fins} finished before the kill, "
