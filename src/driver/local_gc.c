@@ -221,11 +221,16 @@ gc_live(Gc *gc, const char *root)
     int lfd = gc_dir(run, "domains", &live, &names);
     if (lfd < 0)
         return;
+    /* the lock domain ids are handed out under (domain_store_next_id) */
+    g_autoptr(CvLock) ids = cv_lock_dir_at(lfd, ".", CV_LOCK_NONBLOCK, 0, NULL, NULL);
     for (guint i = 0; i < names->len; i++) {
         const char *name = names->pdata[i];
-        if (name[0] == '.')
-            continue;
         g_autofree char *path = g_build_filename(live, name, NULL);
+        if (name[0] == '.') {
+            if (ids && is_tmp_name(name))
+                gc_take(gc, lfd, name, path, "temporary file of an interrupted write");
+            continue;
+        }
         g_autoptr(CvLock) lock = cv_lock_dir_at(lfd, name, CV_LOCK_NONBLOCK, 0, NULL, NULL);
         if (!lock)
             continue;
