@@ -3,7 +3,8 @@
 (found by tests/crash/run.py --op start): the console relay, the waiter and the VMM kept
 running unknown to Cocoon, and the next start failed on the console socket they held. Now:
 the domain shows shut off, `gc --dry-run` lists the processes and leaves them, `gc` stops
-them, and a start of a domain with such leftovers stops them itself and boots."""
+them, and a start of a domain with such leftovers stops them itself and boots. And gc removes
+the temporary file of an interrupted write of the next domain id."""
 
 import os
 import signal
@@ -64,6 +65,16 @@ def main():
             check(not set(left) & set(now), f"{how}: none of the leftovers {left} runs ({now})")
             check(r.virsh("destroy", "d").returncode == 0, f"{how}: destroy")
             check(strays(r) == [], f"{how}: nothing runs after destroy")
+        # the second finding: a start killed while it wrote the next domain id left
+        # <run>/domains/.next-id.tmp-* that gc skipped (it looked at no dot-name there)
+        tmp = os.path.join(r.live_root(), ".next-id.tmp-0badc0de")
+        with open(tmp, "w") as f:
+            f.write("7\n")
+        p = r.virsh("gc")
+        check(f"Removed {tmp} (temporary file of an interrupted write)" in p.stdout,
+              f"gc says it removed the id's temporary file ({p.stdout.strip()})")
+        check(not os.path.exists(tmp), "gc removed the id's temporary file")
+        check(os.path.exists(os.path.join(r.live_root(), "next-id")), "gc kept next-id")
     finish()
 
 
