@@ -24,9 +24,11 @@ main(int argc, char **argv)
             return 1;
         }
         SnapshotArchiveWriteOpts o = { .domain = argv[3], .snapshot = argv[4], .backend = argv[5] };
-        /* for trying levels by hand: ARCHIVE_TOOL_LEVEL=N */
+        /* for trying settings by hand: ARCHIVE_TOOL_LEVEL=N, ARCHIVE_TOOL_THREADS=N */
         if (getenv("ARCHIVE_TOOL_LEVEL"))
             o.level = atoi(getenv("ARCHIVE_TOOL_LEVEL"));
+        if (getenv("ARCHIVE_TOOL_THREADS"))
+            o.threads = (unsigned int)atoi(getenv("ARCHIVE_TOOL_THREADS"));
         if (snapshot_archive_write(dfd, argv[2], STDOUT_FILENO, &o, &err) < 0) {
             fprintf(stderr, "error: %s\n", err->message);
             return 1;
