@@ -51,6 +51,20 @@ typedef struct {
     const char *const *binds;
 } BackendSnapshotFiles;
 
+/*
+ * FC under its jailer (cocoon.conf [jailer], fc/fc_jail.h): the jailer binary and what it is
+ * told. The chroot of a domain is <chroot_base>/firecracker/<id>/root.
+ */
+typedef struct {
+    const char *jailer;         /* the jailer executable */
+    const char *chroot_base;    /* --chroot-base-dir */
+    unsigned int uid, gid;      /* what FC runs as */
+    int cgroup_version;         /* 1 or 2: which hierarchy <cputune>/<memtune> are set in */
+    bool new_pid_ns;            /* --new-pid-ns */
+    const char *netns;          /* --netns PATH; NULL: the host's network namespace */
+    const char *seccomp_filter; /* FC's --seccomp-filter FILE; NULL: FC's built-in default */
+} BackendJail;
+
 /* What the local driver prepared for one boot: everything host-specific the backend needs. */
 typedef struct {
     const char *binary;       /* the hypervisor executable to run (resolved by the driver) */
@@ -66,6 +80,8 @@ typedef struct {
      * (FC: PUT /snapshot/load before any other call; CH: vm.restore on a VMM with no VM),
      * left paused when `paused`, running otherwise. */
     const BackendSnapshotFiles *restore;
+    /* FC: run under the jailer with these settings; NULL: run the binary itself */
+    const BackendJail *jail;
 } BackendLaunchCtx;
 
 /*
@@ -148,6 +164,10 @@ typedef struct {
      * partly written: the caller owns and removes them.
      */
     int (*snapshot_save)(const BackendVm *vm, const BackendSnapshotFiles *files, CvError **err);
+    /* Once the VMM of the live directory run_dir is gone: release what launch made outside it
+     * (FC: the jail; the TAPs the boot created, NULL-terminated, when they are in the jail's
+     * network namespace). NULL: nothing to release. Best effort. */
+    void (*release)(const char *run_dir, const char *const *created_taps);
 
     /* ---- what clients ask of a backend beyond the lifecycle (issue 12) ---- */
     unsigned int max_vcpus;       /* on x86_64 */

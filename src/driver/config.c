@@ -101,7 +101,46 @@ set_group(char **slot, const char *key, const char *value, const ConfLine *at)
     return 0;
 }
 
-typedef enum { KEY_BACKEND, KEY_PATH, KEY_SECONDS, KEY_GROUP } KeyKind;
+static int
+set_id(unsigned int *slot, const char *key, const char *value, const ConfLine *at)
+{
+    guint64 v = 0;
+    /* root would defeat the jail; (uid_t)-1 means "unchanged" to the kernel */
+    if (!g_ascii_string_to_unsigned(value, 10, 1, 4294967294ULL, &v, NULL))
+        return conf_fail(at, "%s '%s' is not a number from 1 to 4294967294", key, value);
+    *slot = (unsigned int)v;
+    return 0;
+}
+
+static int
+set_bool(bool *slot, const char *key, const char *value, const ConfLine *at)
+{
+    if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+        *slot = strcmp(value, "yes") == 0;
+        return 0;
+    }
+    return conf_fail(at, "%s '%s' is not yes or no", key, value);
+}
+
+static int
+set_cgroup_version(unsigned int *slot, const char *key, const char *value, const ConfLine *at)
+{
+    if (strcmp(value, "1") == 0 || strcmp(value, "2") == 0) {
+        *slot = (unsigned int)(value[0] - '0');
+        return 0;
+    }
+    return conf_fail(at, "%s '%s' is not 1 or 2", key, value);
+}
+
+typedef enum {
+    KEY_BACKEND,
+    KEY_PATH,
+    KEY_SECONDS,
+    KEY_GROUP,
+    KEY_ID,
+    KEY_BOOL,
+    KEY_CGROUP
+} KeyKind;
 
 typedef struct {
     const char *group, *key;
@@ -122,6 +161,13 @@ static const ConfKey conf_keys[] = {
     {"timeouts", "shutdown", KEY_SECONDS, FIELD(shutdown_timeout_ms)},
     {"timeouts", "stop", KEY_SECONDS, FIELD(stop_timeout_ms)},
     {"daemon", "socket-group", KEY_GROUP, FIELD(socket_group)},
+    {"jailer", "uid", KEY_ID, FIELD(jail_uid)},
+    {"jailer", "gid", KEY_ID, FIELD(jail_gid)},
+    {"jailer", "chroot-base", KEY_PATH, FIELD(jail_chroot_base)},
+    {"jailer", "cgroup-version", KEY_CGROUP, FIELD(jail_cgroup_version)},
+    {"jailer", "new-pid-ns", KEY_BOOL, FIELD(jail_new_pid_ns)},
+    {"jailer", "netns", KEY_PATH, FIELD(jail_netns)},
+    {"jailer", "seccomp-filter", KEY_PATH, FIELD(jail_seccomp_filter)},
 };
 
 static int
@@ -139,7 +185,7 @@ conf_set(CocoonConfig *cfg, const char *group, const char *key, const char *valu
     }
     if (!group_known)
         return conf_fail(at, "key '%s' outside a known group (expected [hypervisors], [paths], "
-                             "[timeouts] or [daemon])",
+                             "[timeouts], [daemon] or [jailer])",
                          key);
     if (!k)
         return conf_fail(at, "unknown key '%s' in [%s]", key, group);
@@ -157,6 +203,16 @@ conf_set(CocoonConfig *cfg, const char *group, const char *key, const char *valu
         return set_seconds(field, key, value, at);
     case KEY_GROUP:
         return set_group(field, key, value, at);
+    case KEY_ID:
+        if (strcmp(key, "uid") == 0)
+            cfg->jail_uid_set = true;
+        else
+            cfg->jail_gid_set = true;
+        return set_id(field, key, value, at);
+    case KEY_BOOL:
+        return set_bool(field, key, value, at);
+    case KEY_CGROUP:
+        return set_cgroup_version(field, key, value, at);
     }
     return 0;
 }
@@ -191,7 +247,7 @@ conf_parse(CocoonConfig *cfg, const char *path, const char *text, CvError **err)
             char *name = g_strstrip(line + 1);
             if (!conf_group_known(name))
                 return conf_fail(&at, "unknown group [%s] (expected [hypervisors], [paths], "
-                                      "[timeouts] or [daemon])",
+                                      "[timeouts], [daemon] or [jailer])",
                                  name);
             g_free(group);
             group = g_strdup(name);
@@ -249,6 +305,9 @@ cocoon_config_free(CocoonConfig *cfg)
     g_free(cfg->root);
     g_free(cfg->run);
     g_free(cfg->socket_group);
+    g_free(cfg->jail_chroot_base);
+    g_free(cfg->jail_netns);
+    g_free(cfg->jail_seccomp_filter);
     g_free(cfg);
 }
 
@@ -323,6 +382,70 @@ cocoon_config_resolve_jailer(const CocoonConfig *cfg)
     return g_find_program_in_path("jailer");
 }
 
+static bool
+is_jailer_path(const char *path)
+{
+    if (!path)
+        return false;
+    g_autofree char *base = g_path_get_basename(path);
+    return strstr(base, "jailer") != NULL;
+}
+
+int
+cocoon_config_jail(const CocoonConfig *cfg, const char *emulator, const char *run,
+                   CocoonJail *ret, CvError **err)
+{
+    bool by_emulator = is_jailer_path(emulator);
+    if (!by_emulator && !cfg->jailer)
+        return 0;
+    const char *env = g_getenv("COCOON_JAILER");
+    char *jailer = NULL;
+    if (env && *env)
+        jailer = is_executable(env) ? g_strdup(env) : NULL;
+    else if (by_emulator)
+        jailer = is_executable(emulator) ? g_strdup(emulator) : NULL;
+    else
+        jailer = is_executable(cfg->jailer) ? g_strdup(cfg->jailer) : NULL;
+    if (!jailer) {
+        const char *tried = env && *env ? env : by_emulator ? emulator : cfg->jailer;
+        cv_error_set_errno(err, VIR_FROM_CONF, errno ? errno : ENOENT,
+                           "cannot use the jailer '%s'", tried);
+        return -1;
+    }
+    char *fc = cocoon_config_resolve_binary(cfg, &fc_backend, NULL, err);
+    if (!fc) {
+        g_free(jailer);
+        return -1;
+    }
+    memset(ret, 0, sizeof(*ret));
+    ret->jailer = jailer;
+    ret->firecracker = fc;
+    ret->chroot_base = cfg->jail_chroot_base ? g_strdup(cfg->jail_chroot_base)
+                                             : g_build_filename(run, "jail", NULL);
+    unsigned int version = cfg->jail_cgroup_version;
+    if (!version)
+        version = g_file_test("/sys/fs/cgroup/cgroup.controllers", G_FILE_TEST_EXISTS) ? 2 : 1;
+    ret->jail = (BackendJail){
+        .jailer = ret->jailer,
+        .chroot_base = ret->chroot_base,
+        .uid = cfg->jail_uid_set ? cfg->jail_uid : COCOON_JAIL_DEFAULT_ID,
+        .gid = cfg->jail_gid_set ? cfg->jail_gid : COCOON_JAIL_DEFAULT_ID,
+        .cgroup_version = (int)version,
+        .new_pid_ns = cfg->jail_new_pid_ns,
+        .netns = cfg->jail_netns,
+        .seccomp_filter = cfg->jail_seccomp_filter,
+    };
+    return 1;
+}
+
+void
+cocoon_config_jail_clear(CocoonJail *jail)
+{
+    g_clear_pointer(&jail->jailer, g_free);
+    g_clear_pointer(&jail->firecracker, g_free);
+    g_clear_pointer(&jail->chroot_base, g_free);
+}
+
 int
 cocoon_config_paths(char **ret_root, char **ret_run, CvError **err)
 {
@@ -338,7 +461,9 @@ const CocoonBackend *
 cocoon_config_backend_for_def(CocoonConfig *cfg, DomainDef *def, CvError **err)
 {
     if (def->emulator) {
-        const CocoonBackend *b = backend_for_emulator(def->emulator);
+        /* a jailer execs firecracker */
+        const CocoonBackend *b =
+            is_jailer_path(def->emulator) ? &fc_backend : backend_for_emulator(def->emulator);
         if (!b)
             cv_error_set(err, VIR_FROM_CH, VIR_ERR_CONFIG_UNSUPPORTED,
                          "emulator '%s' is not firecracker or cloud-hypervisor", def->emulator);

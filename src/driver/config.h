@@ -27,6 +27,15 @@
  *   stop = 10                      # after SIGTERM, before SIGKILL
  *   [daemon]
  *   socket-group = libvirt         # the group allowed on cocoond's read-write socket
+ *   [jailer]                       # FC under the jailer: when [hypervisors] jailer is set,
+ *                                  # or a domain's <emulator> is a jailer
+ *   uid = 52000                    # what FC runs as (default 52000:52000)
+ *   gid = 52000
+ *   chroot-base = /run/cocoon/jail # default <run>/jail
+ *   cgroup-version = 2             # default: 2 when /sys/fs/cgroup is cgroup v2, else 1
+ *   new-pid-ns = no                # yes: FC in a PID namespace of its own
+ *   netns = /run/netns/vms         # the network namespace FC joins (its TAPs are there)
+ *   seccomp-filter = /etc/cocoon/fc-seccomp.bpf   # FC's --seccomp-filter
  */
 
 typedef struct {
@@ -40,7 +49,23 @@ typedef struct {
     unsigned int shutdown_timeout_ms;
     unsigned int stop_timeout_ms;
     char *socket_group; /* [daemon]; NULL: none (socket mode 0600) */
+    /* [jailer] */
+    unsigned int jail_uid, jail_gid; /* 0: the default (COCOON_JAIL_DEFAULT_ID) */
+    bool jail_uid_set, jail_gid_set;
+    char *jail_chroot_base;          /* NULL: <run>/jail */
+    unsigned int jail_cgroup_version; /* 0: as the host's /sys/fs/cgroup */
+    bool jail_new_pid_ns;
+    char *jail_netns, *jail_seccomp_filter;
 } CocoonConfig;
+
+/* The uid and gid a jailed Firecracker runs as when [jailer] names none. */
+#define COCOON_JAIL_DEFAULT_ID 52000
+
+/* What cocoon_config_jail resolved; the strings are owned (cocoon_config_jail_clear). */
+typedef struct {
+    BackendJail jail;
+    char *jailer, *firecracker, *chroot_base;
+} CocoonJail;
 
 /**
  * cocoon_config_default_path: the file cocoon_config_load(NULL) reads: $COCOON_CONFIG, else
@@ -83,6 +108,20 @@ char *cocoon_config_resolve_binary(const CocoonConfig *cfg, const CocoonBackend 
  * else `jailer` on PATH. New string, or NULL when none is found (no error: it is optional).
  */
 char *cocoon_config_resolve_jailer(const CocoonConfig *cfg);
+
+/**
+ * cocoon_config_jail: whether a Firecracker domain with <emulator> emulator runs under the
+ * jailer: when emulator's basename contains "jailer", or [hypervisors] jailer is set. Then
+ * *ret holds the jailer (emulator, $COCOON_JAILER, the configured one), the firecracker it
+ * execs (cocoon_config_resolve_binary without the <emulator>) and the [jailer] settings, the
+ * chroot base defaulting to <run>/jail. Returns 1 (jailed), 0 (not: *ret untouched) or -1
+ * with *err (the jailer or firecracker not found).
+ */
+int cocoon_config_jail(const CocoonConfig *cfg, const char *emulator, const char *run,
+                       CocoonJail *ret, CvError **err);
+
+/** cocoon_config_jail_clear: free what cocoon_config_jail filled in. */
+void cocoon_config_jail_clear(CocoonJail *jail);
 
 /**
  * cocoon_config_paths: the default root and run folders: [paths] of the configuration file

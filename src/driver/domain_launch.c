@@ -29,6 +29,7 @@ typedef struct {
     GPtrArray *disk_paths; /* per <disk>: the overlay, or NULL */
     char *kernel;
     char *binary;
+    CocoonJail jail; /* FC under the jailer: jail.jailer set */
     int pty_master, pty_slave;
 } LaunchPrep;
 
@@ -42,6 +43,7 @@ launch_prep_clear(LaunchPrep *p)
         g_ptr_array_unref(p->disk_paths);
     g_free(p->kernel);
     g_free(p->binary);
+    cocoon_config_jail_clear(&p->jail);
     if (p->pty_master >= 0)
         close(p->pty_master);
     if (p->pty_slave >= 0)
@@ -211,9 +213,24 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
            const DomainDef *def, const BackendSnapshotFiles *restore, bool paused, LaunchPrep *p,
            LaunchRelay *r, DomainStatus *st, CvError **err)
 {
-    if (!(p->binary = cocoon_config_resolve_binary(config, backend, def->emulator, err)))
+    int jailed = backend->kind == BACKEND_FIRECRACKER
+                     ? cocoon_config_jail(config, def->emulator, domain_store_run(store), &p->jail,
+                                          err)
+                     : 0;
+    if (jailed < 0)
         return -1;
-    if (launch_taps(backend, def, p, st, err) < 0 || launch_overlays(def, p, st, err) < 0)
+    if (jailed)
+        p->binary = g_strdup(p->jail.firecracker);
+    else if (!(p->binary = cocoon_config_resolve_binary(config, backend, def->emulator, err)))
+        return -1;
+    /* a jailed FC that joins a network namespace finds its TAPs there */
+    int self_ns = -1;
+    const char *netns = jailed ? p->jail.jail.netns : NULL;
+    if (netns && host_netns_enter(netns, &self_ns, err) < 0)
+        return -1;
+    int taps_rc = launch_taps(backend, def, p, st, err);
+    host_netns_leave(self_ns);
+    if (taps_rc < 0 || launch_overlays(def, p, st, err) < 0)
         return -1;
     if (backend->kind == BACKEND_FIRECRACKER && def->os.kernel) {
         g_autofree char *cache =
@@ -262,6 +279,7 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
                 .console_stdio = p->pty_slave >= 0,
             },
         .restore = restore,
+        .jail = jailed ? &p->jail.jail : NULL,
     };
     BackendVm vm = {0};
     int rc = backend->launch(def, &ctx, paused, &vm, err);
@@ -353,12 +371,15 @@ domain_launch_teardown(DomainStore *store, const char *name, const DomainStatus 
     /* the waiter writes the exit file right after the VMM is gone: let it, then remove it */
     launch_helper_finish(st->waiter_pid, 0);
     launch_helper_finish(st->relay_pid, st->relay_start_time);
+    g_autofree char *live = domain_store_live_dir(store, name);
+    const CocoonBackend *backend = st->backend ? backend_for_emulator(st->backend) : NULL;
+    if (backend && backend->release)
+        backend->release(live, (const char *const *)st->taps);
     for (size_t i = 0; st->taps && st->taps[i]; i++)
         host_tap_remove(st->taps[i], NULL);
     for (size_t i = 0; st->overlays && st->overlays[i]; i++)
         unlink(st->overlays[i]);
     /* everything in the live directory but the logs (the VMM's, the relay's) */
-    g_autofree char *live = domain_store_live_dir(store, name);
     cv_dir_empty_at(AT_FDCWD, live, ".log", NULL);
 }
 

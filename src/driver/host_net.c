@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -353,5 +354,59 @@ host_tap_remove(const char *name, CvError **err)
         return -1;
     int ret = host_tap_delete(&nl, name, err);
     host_nl_close(&nl);
+    return ret;
+}
+
+int
+host_netns_enter(const char *path, int *ret_self, CvError **err)
+{
+    *ret_self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (*ret_self < 0 || target < 0 || setns(target, CLONE_NEWNET) < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot enter network namespace '%s'",
+                           path);
+        if (target >= 0)
+            close(target);
+        if (*ret_self >= 0)
+            close(*ret_self);
+        *ret_self = -1;
+        return -1;
+    }
+    close(target);
+    return 0;
+}
+
+void
+host_netns_leave(int self)
+{
+    if (self < 0)
+        return;
+    if (setns(self, CLONE_NEWNET) < 0)
+        g_warning("cannot return to the network namespace of this thread: %s", g_strerror(errno));
+    close(self);
+}
+
+int
+host_tap_set_owner(const char *name, long uid, long gid, const char *netns, CvError **err)
+{
+    if (host_tap_name_check(name, err) < 0)
+        return -1;
+    int self = -1;
+    if (netns && host_netns_enter(netns, &self, err) < 0)
+        return -1;
+    int ret = -1;
+    int fd = host_tap_open(name, false, false);
+    if (fd < 0 && errno == EINVAL)
+        fd = host_tap_open(name, true, false);
+    if (fd < 0)
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot open TAP '%s'", name);
+    else if (ioctl(fd, TUNSETOWNER, uid) < 0 || ioctl(fd, TUNSETGROUP, gid) < 0)
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot give TAP '%s' to %ld:%ld", name,
+                           uid, gid);
+    else
+        ret = 0;
+    if (fd >= 0)
+        close(fd);
+    host_netns_leave(self);
     return ret;
 }

@@ -42,3 +42,19 @@ int host_tap_prepare(const DomainNetDef *net, const char *name, bool multi_queue
  * of that name that is not a TAP is refused (VIR_ERR_OPERATION_INVALID) and left alone.
  */
 int host_tap_remove(const char *name, CvError **err);
+
+/**
+ * host_netns_enter: switch the calling thread into the network namespace at path (such as
+ * /run/netns/X); *ret_self is the one to go back to with host_netns_leave. 0 or -1 with *err.
+ */
+int host_netns_enter(const char *path, int *ret_self, CvError **err);
+
+/** host_netns_leave: back into the namespace host_netns_enter left (self < 0: nothing). */
+void host_netns_leave(int self);
+
+/**
+ * host_tap_set_owner: give the existing (persistent) TAP name to uid/gid, so that a process
+ * with no CAP_NET_ADMIN running as them may open it (-1, -1: no owner again). With netns (a
+ * path such as /run/netns/X), in that network namespace. 0 or -1 with *err.
+ */
+int host_tap_set_owner(const char *name, long uid, long gid, const char *netns, CvError **err);

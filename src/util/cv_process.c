@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +215,9 @@ cv_process_waiter_main(void *opaque)
 
     /* its own session: a Ctrl-C on the caller's terminal must not reach it */
     setsid();
+    /* what the program leaves orphaned comes to the waiter (FC's jailer, --new-pid-ns, exits
+     * once FC runs); set before the program starts, kept across the exec */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     report.pid = cv_process_clone_vfork(cv_process_exec_main, a);
     cv_process_write_all(a->pid_fd, &report, sizeof(report));
     if (report.pid < 0)

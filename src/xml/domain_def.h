@@ -189,6 +189,13 @@ typedef struct {
 
     DomainOSDef os;
 
+    /* <cputune> / <memtune>: limits the host applies (FC under its jailer: cgroups); 0 when
+     * absent (quota: a value below 0 means unlimited, as libvirt's -1) */
+    unsigned int cpu_shares;           /* <cputune><shares> */
+    unsigned long long cpu_period_us;  /* <cputune><period> */
+    long long cpu_quota_us;            /* <cputune><quota> */
+    unsigned long long mem_hard_limit_kib; /* <memtune><hard_limit> */
+
     /* <features>: what the machine offers the guest (each an empty element) */
     bool feature_acpi;
     bool feature_apic;

@@ -190,6 +190,43 @@ domain_format_vcpu(DomainFormatBuf *buf, const DomainDef *def)
     g_string_append_printf(buf->out, ">%u</vcpu>\n", def->vcpus);
 }
 
+/* <memtune> after the memory, <cputune> after <vcpu>, in libvirt's order */
+static void
+domain_format_memtune(DomainFormatBuf *buf, const DomainDef *def)
+{
+    if (!def->mem_hard_limit_kib)
+        return;
+    domain_format_start(buf, "memtune");
+    domain_format_open(buf);
+    domain_format_start(buf, "hard_limit");
+    domain_format_attr(buf, "unit", "KiB");
+    g_string_append_printf(buf->out, ">%llu</hard_limit>\n", def->mem_hard_limit_kib);
+    domain_format_close(buf, "memtune");
+}
+
+static void
+domain_format_cputune(DomainFormatBuf *buf, const DomainDef *def)
+{
+    if (!def->cpu_shares && !def->cpu_period_us && !def->cpu_quota_us)
+        return;
+    char num[32];
+    domain_format_start(buf, "cputune");
+    domain_format_open(buf);
+    if (def->cpu_shares) {
+        g_snprintf(num, sizeof(num), "%u", def->cpu_shares);
+        domain_format_text(buf, "shares", num);
+    }
+    if (def->cpu_period_us) {
+        g_snprintf(num, sizeof(num), "%llu", def->cpu_period_us);
+        domain_format_text(buf, "period", num);
+    }
+    if (def->cpu_quota_us) {
+        g_snprintf(num, sizeof(num), "%lld", def->cpu_quota_us);
+        domain_format_text(buf, "quota", num);
+    }
+    domain_format_close(buf, "cputune");
+}
+
 static void
 domain_format_os(DomainFormatBuf *buf, const DomainOSDef *os)
 {
@@ -529,7 +566,9 @@ domain_def_format(const DomainDef *def, int id)
         g_string_append_c(buf.out, '\n');
     }
     domain_format_memory(&buf, def);
+    domain_format_memtune(&buf, def);
     domain_format_vcpu(&buf, def);
+    domain_format_cputune(&buf, def);
     domain_format_os(&buf, &def->os);
     domain_format_features(&buf, def);
     domain_format_clock(&buf, def);

@@ -556,7 +556,7 @@ domain_parse_root(DomainDef *def, const xmlNode *root, bool *ret_had_uuid, CvErr
     static const char *const attrs[] = {"type", "id", NULL};
     bool seen_uuid = false, seen_memory = false, seen_current = false, seen_vcpu = false;
     bool seen_backing = false, seen_os = false, seen_devices = false;
-    bool seen_features = false, seen_clock = false;
+    bool seen_features = false, seen_clock = false, seen_cputune = false, seen_memtune = false;
 
     if (!domain_xml_is_element(root, "domain")) {
         XML_ERR(err, "expected root element <domain>, found <%s>", (const char *)root->name);
@@ -597,6 +597,10 @@ domain_parse_root(DomainDef *def, const xmlNode *root, bool *ret_had_uuid, CvErr
             rc = domain_parse_memory_backing(def, c, &seen_backing, err);
         else if (domain_xml_is_element(c, "vcpu"))
             rc = domain_parse_vcpu(def, c, &seen_vcpu, err);
+        else if (domain_xml_is_element(c, "cputune"))
+            rc = domain_parse_cputune(def, c, &seen_cputune, err);
+        else if (domain_xml_is_element(c, "memtune"))
+            rc = domain_parse_memtune(def, c, &seen_memtune, err);
         else if (domain_xml_is_element(c, "os"))
             rc = domain_parse_os(def, c, &seen_os, err);
         else if (domain_xml_is_element(c, "features"))

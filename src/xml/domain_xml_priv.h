@@ -128,6 +128,10 @@ void domain_parse_chr_pairing(DomainDef *def);
 /** domain_parse_devices: parse <devices> into def. 0 or -1. */
 int domain_parse_devices(DomainDef *def, const xmlNode *devices, CvError **err);
 
+/* <cputune> and <memtune> (domain_parse_tune.c); seen: set once (a second is refused). */
+int domain_parse_cputune(DomainDef *def, const xmlNode *node, bool *seen, CvError **err);
+int domain_parse_memtune(DomainDef *def, const xmlNode *node, bool *seen, CvError **err);
+
 /* <features> and <clock> (domain_parse_features.c); seen: set once (a second is refused). */
 int domain_parse_features(DomainDef *def, const xmlNode *node, bool *seen, CvError **err);
 int domain_parse_clock(DomainDef *def, const xmlNode *node, bool *seen, CvError **err);

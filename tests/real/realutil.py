@@ -79,6 +79,8 @@ class Netns:
     """A network namespace (and a bridge in it) named after the pid, deleted at the end."""
 
     def __init__(self):
+        # meson's timeout sends SIGTERM: leave through the finally blocks that remove it all
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         tag = f"{os.getpid() % 100000}"
         self.name = f"cocoon-rt-{tag}"
         self.bridge = f"crtbr{tag}"

@@ -108,7 +108,9 @@ fc_vm_guest_event(SimGuestEvent ev, gpointer user_data)
         return;
     }
     if (ev == SIM_GUEST_TRIPLE_FAULT) {
-        /* as real FC v1.16.1: the process ends with exit code 1 */
+        /* as real FC v1.16.1: the vCPU reports the exit, then the process ends with exit
+         * code 1 (the real one now and then exits 0: the driver goes by this log line) */
+        fc_sim_log(s, "Error", "[fc_vcpu 0] Unexpected exit reason on vcpu run: Shutdown");
         fc_sim_log(s, "Error", "RunWithApiError error: MicroVM stopped with an error: "
                    "GenericError");
         fc_sim_quit(s, 1);

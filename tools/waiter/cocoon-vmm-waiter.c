@@ -2,6 +2,7 @@
  * cocoon-vmm-waiter EXIT_FILE PID [--notes FILE] [--stop-request FILE]
  *                   [--ch-events FIFO --on-reboot restart|destroy
  *                    [--log FILE --crash-marker TEXT --on-crash restart|destroy]]
+ *                   [--pid-file FILE]
  *
  * The parent of a VMM, for as long as it runs, so that the driver can tell afterwards how the
  * VMM ended (exit code or signal): a pidfd or /proc cannot say that of a process that is not
@@ -22,6 +23,10 @@
  *    only ever resets in place. A reset the VMM's log (--log) explains with --crash-marker
  *    since the previous one (CH: "Guest likely triple-faulted") is a crash instead: noted
  *    "crash-reset", or "crash-destroy" with the VMM stopped when --on-crash is destroy.
+ *  * --pid-file: PID is a launcher that starts the VMM as a child of its own and exits 0
+ *    (FC's jailer with --new-pid-ns), having written the VMM's pid to FILE: this program is
+ *    a child subreaper (set before PID started), so the VMM becomes its child, and it then
+ *    waits for (and acts on) that pid instead.
  * Each note is one line appended to the --notes file before the act it explains, so the
  * driver reads why the VMM went (and how many times the guest reset) once it is gone.
  *
@@ -34,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,6 +55,7 @@ typedef struct {
     const char *notes;
     const char *stop_request;
     const char *ch_events;
+    const char *pid_file;
     int reboot_destroy;
     const char *log, *crash_marker;
     int crash_destroy;
@@ -200,6 +207,27 @@ read_events(Waiter *w, int *fd, char *tail, size_t *tail_len)
     memmove(tail, start, *tail_len);
 }
 
+/* The pid the launcher wrote to --pid-file, when it is another process of ours; else 0. */
+static pid_t
+launched_pid(const Waiter *w)
+{
+    char buf[32] = "";
+    int fd = w->pid_file ? open(w->pid_file, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    char *end = NULL;
+    long pid = n > 0 ? strtol(buf, &end, 10) : 0;
+    if (pid <= 0 || pid == w->pid || !end || (*end && *end != '\n'))
+        return 0;
+    /* ours: a child (adopted as the subreaper) that has not been waited for */
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return 0;
+    return (pid_t)pid;
+}
+
 static int
 parse_args(int argc, char **argv, Waiter *w)
 {
@@ -217,6 +245,8 @@ parse_args(int argc, char **argv, Waiter *w)
             w->notes = v;
         else if (strcmp(argv[i], "--stop-request") == 0)
             w->stop_request = v;
+        else if (strcmp(argv[i], "--pid-file") == 0)
+            w->pid_file = v;
         else if (strcmp(argv[i], "--ch-events") == 0)
             w->ch_events = v;
         else if (strcmp(argv[i], "--on-reboot") == 0 &&
@@ -264,7 +294,7 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: cocoon-vmm-waiter EXIT_FILE PID [--notes FILE] "
                         "[--stop-request FILE] [--ch-events FIFO --on-reboot restart|destroy "
                         "[--log FILE --crash-marker TEXT --on-crash restart|destroy]] "
-                        "(PID: a child of this process)\n");
+                        "[--pid-file FILE] (PID: a child of this process)\n");
         return 2;
     }
 
@@ -286,11 +316,18 @@ main(int argc, char **argv)
     char tail[EVENT_TAIL];
     size_t tail_len = 0;
 
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     int status = 0;
     for (;;) {
         pid_t got = waitpid(w.pid, &status, sfd >= 0 ? WNOHANG : 0);
-        if (got == w.pid)
-            break;
+        if (got == w.pid) {
+            pid_t next = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? launched_pid(&w) : 0;
+            w.pid_file = NULL; /* followed once */
+            if (next <= 0)
+                break;
+            w.pid = next;
+            continue;
+        }
         if (got < 0 && errno != EINTR) {
             fprintf(stderr, "cocoon-vmm-waiter: cannot wait for %ld: %s\n", (long)w.pid,
                     strerror(errno));

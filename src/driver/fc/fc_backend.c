@@ -2,6 +2,7 @@
 
 #include "fc_stats.h"
 #include "driver/backend.h"
+#include "fc_jail.h"
 #include "fc_lower.h"
 #include "fc_paths.h"
 #include "fc_process.h"
@@ -52,6 +53,7 @@ const CocoonBackend fc_backend = {
     .reboot = NULL, /* FC exits on guest reset: the driver restarts the process */
     .exit_crashed = fc_process_exit_crashed,
     .snapshot_save = fc_snapshot_save,
+    .release = fc_jail_release,
     .max_vcpus = FC_MAX_VCPUS,
     .vcpu_thread_name = "fc_vcpu ",
     .domcaps_format = fc_domcaps_format,

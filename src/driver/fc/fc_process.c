@@ -8,6 +8,7 @@
 #include "fc_clone.h"
 #include "fc_lower.h"
 #include "driver/backend_common.h"
+#include "fc_jail.h"
 #include "fc_paths.h"
 #include "fc_snapshot.h"
 #include "util/cv_process.h"
@@ -16,6 +17,9 @@
 
 /* What FC logs when a vCPU stops on an exit KVM could not handle: it then exits 0. */
 #define FC_VCPU_ERROR "Received KVM_EXIT_INTERNAL_ERROR"
+/* What FC logs on a guest triple fault (KVM_EXIT_SHUTDOWN): it usually exits 1, but now and
+ * then 0 (its vCPU and VMM threads race to report the exit), so the log decides. */
+#define FC_TRIPLE_FAULT "Unexpected exit reason on vcpu run: Shutdown"
 
 /* How long a VMM that failed to start gets to go on SIGTERM before SIGKILL. */
 #define FC_STOP_TERM_MS 1000
@@ -81,6 +85,22 @@ fc_process_configure(const char *sock, const FcCallPlan *plan, bool paused, CvEr
     return 0;
 }
 
+/* The jailed launch's view (fc_jail.h): the lowering from inside the chroot, the jailer's
+ * command line, the waiter told where the pid of a PID namespace's FC is. */
+static FcCallPlan *
+fc_process_jail(const DomainDef *def, const BackendLaunchCtx *ctx, const char *id,
+                FcJailPrep *jail, char ***ret_argv, GPtrArray *waiter_opts, CvError **err)
+{
+    if (fc_jail_prepare(def, ctx, id, jail, err) < 0)
+        return NULL;
+    *ret_argv = fc_jail_argv(ctx->jail, ctx->binary, id, def);
+    if (ctx->jail->new_pid_ns) {
+        g_ptr_array_add(waiter_opts, g_strdup("--pid-file"));
+        g_ptr_array_add(waiter_opts, g_build_filename(jail->root, "firecracker.pid", NULL));
+    }
+    return ctx->restore ? NULL : fc_lower(&jail->def, &jail->lower, err);
+}
+
 int
 fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused, BackendVm *ret_vm,
                   CvError **err)
@@ -104,33 +124,73 @@ fc_process_launch(const DomainDef *def, const BackendLaunchCtx *ctx, bool paused
     if (log_fd < 0)
         return -1;
 
-    const char *argv[] = {ctx->binary,  "--api-sock",  sock,      "--id", id,
-                          "--log-path", ctx->log_path, "--level", "Info", NULL};
+    const char *direct[] = {ctx->binary,  "--api-sock",  sock,      "--id", id,
+                            "--log-path", ctx->log_path, "--level", "Info", NULL};
+    const char *const *argv = direct;
     /* a clone runs where its own files are at the paths the snapshot recorded */
+    bool clone = ctx->restore && ctx->restore->clone;
     g_auto(GStrv) clone_argv = NULL;
-    if (ctx->restore && ctx->restore->clone &&
-        !(clone_argv = fc_clone_argv(argv, ctx->restore->binds, err))) {
+    if (clone && ctx->jail) {
+        cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_UNSUPPORTED,
+                     "a snapshot cannot be cloned into domain '%s' under the jailer", def->name);
         close(log_fd);
         return -1;
     }
-    int rc = cv_process_spawn_kept(clone_argv ? (const char **)clone_argv : argv,
-                                   ctx->console_fd, ctx->console_fd, log_fd, ctx->exit_path,
-                                   ctx->waiter_opts, &pid, &ret_vm->waiter_pid, err);
-    close(log_fd);
-    if (rc < 0)
+    if (clone && !(clone_argv = fc_clone_argv(direct, ctx->restore->binds, err))) {
+        close(log_fd);
         return -1;
+    }
+    if (clone_argv)
+        argv = (const char *const *)clone_argv;
+    g_auto(GStrv) jail_argv = NULL;
+    g_autoptr(GPtrArray) waiter_opts = g_ptr_array_new_with_free_func(g_free);
+    for (size_t i = 0; ctx->waiter_opts && ctx->waiter_opts[i]; i++)
+        g_ptr_array_add(waiter_opts, g_strdup(ctx->waiter_opts[i]));
+    FcJailPrep jail = {0};
+    const BackendSnapshotFiles *restore = ctx->restore;
+    if (ctx->jail) {
+        g_clear_pointer(&plan, fc_call_plan_free);
+        plan = fc_process_jail(def, ctx, id, &jail, &jail_argv, waiter_opts, err);
+        if (!jail.root || (!ctx->restore && !plan)) {
+            close(log_fd);
+            fc_jail_prep_clear(&jail);
+            return -1;
+        }
+        argv = (const char *const *)jail_argv;
+        restore = restore ? &jail.restore : NULL;
+    }
+    g_ptr_array_add(waiter_opts, NULL);
+
+    int rc = cv_process_spawn_kept(argv, ctx->console_fd, ctx->console_fd, log_fd, ctx->exit_path,
+                                   (const char *const *)waiter_opts->pdata, &pid,
+                                   &ret_vm->waiter_pid, err);
+    close(log_fd);
+    if (rc == 0 && ctx->jail) {
+        /* with --new-pid-ns the jailer forks FC and goes; a jailer that hangs is stopped */
+        pid_t spawned = pid;
+        pid = fc_jail_find_pid(ctx->jail, &jail, spawned, cv_process_start_timeout_ms(), err);
+        if (pid < 0) {
+            fc_process_abort(spawned, 0, sock);
+            rc = -1;
+        }
+    }
+    if (rc < 0) {
+        fc_jail_prep_clear(&jail);
+        return -1;
+    }
     /* Fails only if it is already gone; the socket wait then reports that. */
     cv_process_start_time(pid, &start_time, NULL);
 
     if (cv_process_wait_socket(sock, pid, start_time, cv_process_start_timeout_ms(), err) < 0 ||
-        (ctx->restore ? (ctx->restore->clone
-                             ? fc_clone_load(sock, ctx->restore, def, &ctx->lower, paused, err)
-                             : fc_snapshot_load(sock, ctx->restore, paused, err))
-                      : fc_process_configure(sock, plan, paused, err)) < 0) {
+        (restore ? (clone ? fc_clone_load(sock, restore, def, &ctx->lower, paused, err)
+                          : fc_snapshot_load(sock, restore, paused, err))
+                 : fc_process_configure(sock, plan, paused, err)) < 0) {
         fc_process_explain_exit(pid, start_time, ctx, err);
         fc_process_abort(pid, start_time, sock);
+        fc_jail_prep_clear(&jail);
         return -1;
     }
+    fc_jail_prep_clear(&jail);
 
     ret_vm->pid = pid;
     ret_vm->start_time = start_time;
@@ -182,5 +242,6 @@ bool
 fc_process_exit_crashed(const char *log_path, int status)
 {
     (void)status;
-    return backend_common_log_has(log_path, FC_VCPU_ERROR);
+    return backend_common_log_has(log_path, FC_VCPU_ERROR) ||
+           backend_common_log_has(log_path, FC_TRIPLE_FAULT);
 }

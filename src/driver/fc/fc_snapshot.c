@@ -1,6 +1,7 @@
 #include "fc_snapshot.h"
 
 #include "fc_api.h"
+#include "fc_jail.h"
 
 static int
 fc_snapshot_check(const BackendSnapshotFiles *files, CvError **err)
@@ -18,6 +19,10 @@ fc_snapshot_save(const BackendVm *vm, const BackendSnapshotFiles *files, CvError
 {
     if (fc_snapshot_check(files, err) < 0)
         return -1;
+    /* under the jailer FC can write nowhere but inside its chroot */
+    int jailed = fc_jail_snapshot_save(vm, files, err);
+    if (jailed != 0)
+        return jailed < 0 ? -1 : 0;
     return fc_api_snapshot_create(vm->api_socket, files->vmstate, files->memory, err);
 }
 
