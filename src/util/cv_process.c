@@ -31,6 +31,11 @@
 #define CV_PROCESS_POLL_MAX_US 20000
 /* Even with events to wait for, look again this often: a safety net, never the mechanism. */
 #define CV_PROCESS_EVENT_MAX_MS 250
+/* A socket still missing after this long is waited for on inotify, not by polling. Not from
+ * the start: closing an inotify fd that held a watch waits for an SRCU grace period, 10-20 ms
+ * on a loaded host, which is longer than a VMM takes to bind its socket. */
+#define CV_PROCESS_WATCH_AFTER_US 50000
+#define CV_PROCESS_EARLY_POLL_MAX_US 1000
 #define CV_PROCESS_TAIL_BYTES 4096
 
 /*
@@ -596,12 +601,13 @@ cv_process_wait_socket(const char *path, pid_t pid, unsigned long long start_tim
                      path);
         return -1;
     }
-    /* both before the first look, so that nothing can happen unseen in between */
-    int watch = cv_process_dir_watch(path);
-    int pidfd = cv_process_pidfd_open(pid);
+    gint64 watch_from = g_get_monotonic_time() + CV_PROCESS_WATCH_AFTER_US;
+    bool watched = false;
+    int watch = -1;
+    int pidfd = -1;
     for (;;) {
         int rc = cv_process_socket_try(path);
-            if (rc == 0) {
+        if (rc == 0) {
             ret = 0;
             break;
         }
@@ -619,6 +625,14 @@ cv_process_wait_socket(const char *path, pid_t pid, unsigned long long start_tim
                          (int)pid, timeout_ms);
             break;
         }
+        if (rc == ENOENT && !watched && g_get_monotonic_time() >= watch_from) {
+            /* late: watch from now on, then look again, so nothing goes unseen in between */
+            watched = true;
+            watch = cv_process_dir_watch(path);
+            pidfd = cv_process_pidfd_open(pid);
+            if (watch >= 0)
+                continue;
+        }
         if (rc == ENOENT && watch >= 0) {
             /* nothing there yet: sleep until an entry appears or the process goes */
             struct pollfd pfd[2] = {{.fd = watch, .events = POLLIN},
@@ -631,8 +645,12 @@ cv_process_wait_socket(const char *path, pid_t pid, unsigned long long start_tim
                 cv_process_close(&pidfd);
             }
         } else {
-            /* bound but not listening yet (or no inotify): a moment only */
-            g_usleep(MIN(cv_process_backoff(&delay), (gulong)left * 1000));
+            /* not there yet early on, bound but not listening, or no inotify: a moment only
+             * (at most 1 ms while a VMM is still expected to come up that soon) */
+            gulong us = cv_process_backoff(&delay);
+            if (!watched)
+                us = MIN(us, CV_PROCESS_EARLY_POLL_MAX_US);
+            g_usleep(MIN(us, (gulong)left * 1000));
         }
     }
     cv_process_close(&watch);

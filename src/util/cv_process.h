@@ -76,8 +76,9 @@ void cv_process_reap(pid_t pid);
 
 /**
  * cv_process_wait_socket: wait until the UNIX socket path accepts a connection, for at most
- * timeout_ms, giving up as soon as the process pid/start_time is gone. Event driven: woken by
- * the socket's creation (inotify on its directory) and the process's exit (pidfd).
+ * timeout_ms, giving up as soon as the process pid/start_time is gone. Polls briefly at first;
+ * a socket that is late is then waited for on events: its creation (inotify on its directory)
+ * and the process's exit (pidfd).
  * Returns 0, or -1 with *err: VIR_ERR_OPERATION_FAILED when the process exited first,
  * VIR_ERR_OPERATION_TIMEOUT when the time ran out.
  */
