@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "driver/disk_overlay.h"
+#include "driver/launch_strays.h"
 #include "driver/host_net.h"
 #include "driver/kernel_image.h"
 #include "driver/local_console.h"
@@ -318,8 +319,10 @@ launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *back
 
     LaunchRelay r = {
         .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
-    /* before anything is made */
+    /* before anything is made; and nothing of a boot cut short may hold what this one needs */
     int rc = launch_check_files(def, err);
+    if (rc == 0)
+        launch_strays_stop(p.live, false);
     if (rc == 0)
         rc = cv_dir_ensure(p.live, 0700, err);
     if (rc == 0)

@@ -298,18 +298,22 @@ local_snapshot_import(CocoonConn *conn, const char *dom_name, int fd, const char
     LocalJob job;
     if (local_job_begin(conn, ctx.dom, NULL, true, &job, err) < 0)
         goto out;
-    bool defined = false;
     if (job.persistent) {
         dom = cocoon_domain_new(conn, ctx.dom, job.uuid, -1);
-    } else {
-        dom = import_define(conn, &ctx, def, err);
-        defined = dom != NULL;
-    }
-    if (dom && import_commit(&ctx, m, lock->fd, spath, staging_root, staged, err) < 0) {
-        if (defined)
-            domain_store_delete(priv->store, ctx.dom, dom->uuid, NULL);
-        cocoon_domain_free(dom);
-        dom = NULL;
+        if (import_commit(&ctx, m, lock->fd, spath, staging_root, staged, err) < 0)
+            g_clear_pointer(&dom, cocoon_domain_free);
+    } else if (import_commit(&ctx, m, lock->fd, spath, staging_root, staged, err) == 0) {
+        /* the snapshot first, the definition last: an import killed in between leaves a
+         * snapshot of no domain, which gc removes, never a domain without its snapshot */
+        if (!(dom = import_define(conn, &ctx, def, err))) {
+            g_autofree char *sdir =
+                snapshot_meta_dir(domain_store_root(priv->store), ctx.dom);
+            int sfd = cv_dir_open(sdir, NULL);
+            if (sfd >= 0) {
+                cv_dir_remove_tree_at(sfd, ctx.snap, NULL);
+                close(sfd);
+            }
+        }
     }
     local_job_end(&job);
     if (dom && ret_snap)

@@ -11,6 +11,7 @@
 #include "driver/backend.h"
 #include "driver/config.h"
 #include "driver/kernel_image.h"
+#include "driver/launch_strays.h"
 #include "local_lifecycle.h"
 #include "snapshot/snapshot_meta.h"
 #include "util/cv_file.h"
@@ -220,11 +221,16 @@ gc_live(Gc *gc, const char *root)
     int lfd = gc_dir(run, "domains", &live, &names);
     if (lfd < 0)
         return;
+    /* the lock domain ids are handed out under (domain_store_next_id) */
+    g_autoptr(CvLock) ids = cv_lock_dir_at(lfd, ".", CV_LOCK_NONBLOCK, 0, NULL, NULL);
     for (guint i = 0; i < names->len; i++) {
         const char *name = names->pdata[i];
-        if (name[0] == '.')
-            continue;
         g_autofree char *path = g_build_filename(live, name, NULL);
+        if (name[0] == '.') {
+            if (ids && is_tmp_name(name))
+                gc_take(gc, lfd, name, path, "temporary file of an interrupted write");
+            continue;
+        }
         g_autoptr(CvLock) lock = cv_lock_dir_at(lfd, name, CV_LOCK_NONBLOCK, 0, NULL, NULL);
         if (!lock)
             continue;
@@ -234,6 +240,12 @@ gc_live(Gc *gc, const char *root)
         bool active = domain_status_is_active(&st);
         g_autofree char *def = g_build_filename(root, "domains", name, "domain.xml", NULL);
         bool persistent = access(def, F_OK) == 0;
+        if (!active) {
+            unsigned int n = launch_strays_stop(path, gc->dry_run);
+            if (n > 0)
+                g_ptr_array_add(gc->items, g_strdup_printf("%s (stopped %u process%s of a "
+                                                           "start cut short)", path, n, n == 1 ? "" : "es"));
+        }
         if (!active && !persistent) {
             gc_take(gc, lfd, name, path, "live folder of a domain that is not defined");
             domain_status_clear(&st);
