@@ -24,6 +24,21 @@ static bool snap_report(CvError *err)
     return false;
 }
 
+/* The snapshot of option "snapshotname", or dom's current one with --current or no name (as
+ * virsh's snapshot-revert and snapshot-delete take it); prints the error. */
+static CocoonDomainSnapshot *snap_named_or_current(CocoonDomain *dom, const CliArgs *args)
+{
+    const char *name = cli_args_string(args, "snapshotname");
+    if (name && !cli_args_bool(args, "current"))
+        return snap_lookup(dom, name);
+    g_autoptr(CvError) err = NULL;
+    CocoonDomainSnapshot *snap = CLI_CALL(dom->conn, domainSnapshotCurrent,
+                                          "virDomainSnapshotCurrent", NULL, &err, dom, 0, &err);
+    if (!snap)
+        cli_error_report(err);
+    return snap;
+}
+
 /* ---- create ------------------------------------------------------------------------------- */
 
 static bool snap_create(CliCtl *ctl, CocoonDomain *dom, const char *xml, unsigned int flags,
@@ -466,17 +481,10 @@ static bool cmd_snapshot_revert(CliCtl *ctl, const CliArgs *args)
     g_autoptr(CocoonDomain) dom = cli_domain_lookup(ctl, args, "domain", CLI_BY_ANY);
     if (!dom)
         return false;
-    g_autoptr(CvError) err = NULL;
-    g_autoptr(CocoonDomainSnapshot) snap = NULL;
-    const char *name = cli_args_string(args, "snapshotname");
-    if (cli_args_bool(args, "current") || !name) {
-        snap = CLI_CALL(dom->conn, domainSnapshotCurrent, "virDomainSnapshotCurrent", NULL, &err,
-                        dom, 0, &err);
-        if (!snap)
-            return snap_report(err);
-    } else if (!(snap = snap_lookup(dom, name))) {
+    g_autoptr(CocoonDomainSnapshot) snap = snap_named_or_current(dom, args);
+    if (!snap)
         return false;
-    }
+    g_autoptr(CvError) err = NULL;
     unsigned int flags = 0;
     if (cli_args_bool(args, "running"))
         flags |= VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING;
@@ -496,17 +504,10 @@ static bool cmd_snapshot_delete(CliCtl *ctl, const CliArgs *args)
     g_autoptr(CocoonDomain) dom = cli_domain_lookup(ctl, args, "domain", CLI_BY_ANY);
     if (!dom)
         return false;
-    g_autoptr(CvError) err = NULL;
-    g_autoptr(CocoonDomainSnapshot) snap = NULL;
-    const char *name = cli_args_string(args, "snapshotname");
-    if (cli_args_bool(args, "current") || !name) {
-        snap = CLI_CALL(dom->conn, domainSnapshotCurrent, "virDomainSnapshotCurrent", NULL, &err,
-                        dom, 0, &err);
-        if (!snap)
-            return snap_report(err);
-    } else if (!(snap = snap_lookup(dom, name))) {
+    g_autoptr(CocoonDomainSnapshot) snap = snap_named_or_current(dom, args);
+    if (!snap)
         return false;
-    }
+    g_autoptr(CvError) err = NULL;
     unsigned int flags = 0;
     if (cli_args_bool(args, "children"))
         flags |= VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN;
