@@ -50,7 +50,7 @@ check "built with debhelper's meson build system" has "$tmp/build.log" "meson se
 
 dpkg -c "$deb" | awk '{print $6}' >"$tmp/contents"
 for f in ./usr/bin/cocoonvirsh ./usr/sbin/cocoond ./usr/libexec/cocoon/cocoon-console-relay \
-    ./usr/libexec/cocoon/cocoon-vmm-waiter ./etc/cocoon/cocoon.conf \
+    ./usr/libexec/cocoon/cocoon-vmm-waiter ./usr/libexec/cocoon/cocoon-vmm-ns ./etc/cocoon/cocoon.conf \
     ./lib/systemd/system/cocoond.socket ./lib/systemd/system/cocoond-ro.socket \
     ./lib/systemd/system/cocoond.service ./usr/share/man/man1/cocoonvirsh.1.gz \
     ./usr/share/man/man8/cocoond.8.gz ./usr/share/man/man5/cocoon.conf.5.gz \

@@ -35,6 +35,7 @@ check "cocoonvirsh in bindir" test -x "$V"
 check "cocoond in sbindir" test -x "$D$sbindir/cocoond"
 check "console relay in libexecdir/cocoon" test -x "$D$libexecdir/cocoon/cocoon-console-relay"
 check "VMM waiter in libexecdir/cocoon" test -x "$D$libexecdir/cocoon/cocoon-vmm-waiter"
+check "clone's VMM namespace launcher in libexecdir/cocoon" test -x "$D$libexecdir/cocoon/cocoon-vmm-ns"
 for page in man1/cocoonvirsh.1 man8/cocoond.8 man5/cocoon.conf.5; do
     check "man page $page" test -s "$D$mandir/$page"
 done
