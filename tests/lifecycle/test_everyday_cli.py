@@ -141,7 +141,9 @@ def main():
             res = r.virsh("screenshot", name)
             check(res.returncode == 1 and "screenshot" in res.stderr, f"{backend}: screenshot")
         # CH resets its guest in place; the waiter's note becomes a REBOOT event
-        ev = subprocess.Popen([VIRSH, "-c", r.uri, "event", "--event", "reboot", "--timeout", "20"],
+        # (only che's: fce's own reset by send-key may be noticed by this connection first)
+        ev = subprocess.Popen([VIRSH, "-c", r.uri, "event", "--domain", "che", "--event", "reboot",
+                               "--timeout", "20"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=r.env)
         time.sleep(1.5)
