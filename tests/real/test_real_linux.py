@@ -122,8 +122,8 @@ class Linux:
                 # FC exits on the reset and Cocoon starts a new VMM: that is the guest going
                 # down (its last console line may not reach a viewer before FC exits); attach
                 # to the new VMM anew
-                self.ok(R.wait_for(lambda: s.pid(name) not in (0, self.pid), COMMAND),
-                        "reboot: the guest resets and FC is started anew")
+                self.ok(R.wait_for(lambda: not os.path.exists(f"/proc/{self.pid}"), STOP),
+                        "reboot: the guest resets and FC exits")
                 self.console.close()
                 self.console = None
             else:
