@@ -150,16 +150,23 @@ def tap(r):
     before = links()
     nets = "<interface type='ethernet'><model type='virtio'/></interface>"
     for backend in ("fc", "ch"):
-        name = r.define(f"{backend}net", backend=backend, nets=nets)
-        out = r.ok("start", name)
-        new = own_links(name, links() - before)
-        check(out.returncode == 0 and len(new) == 1, f"{backend}: a TAP is created ({new})")
-        tapname = next(iter(new)) if new else ""
-        flags = f"/sys/class/net/{tapname}/tun_flags"
-        check(os.path.exists(flags), f"{backend}: '{tapname}' is a TUN/TAP device")
-        r.ok("destroy", name)
-        left = own_links(name, links() - before)
-        check(not left, f"{backend}: the TAP is removed after stop ({left})")
+        # the TAP name comes from the domain's name: the pid in it keeps two runs of this test
+        # (other engineers', CI's) from fighting over one host-global link
+        name = r.define(f"{backend}net{os.getpid()}", backend=backend, nets=nets)
+        try:
+            out = r.ok("start", name)
+            new = own_links(name, links() - before)
+            check(out.returncode == 0 and len(new) == 1, f"{backend}: a TAP is created ({new})")
+            tapname = next(iter(new)) if new else ""
+            flags = f"/sys/class/net/{tapname}/tun_flags"
+            check(os.path.exists(flags), f"{backend}: '{tapname}' is a TUN/TAP device")
+            r.ok("destroy", name)
+            left = own_links(name, links() - before)
+            check(not left, f"{backend}: the TAP is removed after stop ({left})")
+        finally:
+            r.virsh("destroy", name)
+            for link in own_links(name, links() - before):
+                subprocess.run(["ip", "link", "del", link], capture_output=True)
 
 
 def main():
