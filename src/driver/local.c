@@ -115,7 +115,11 @@ entry_of_flags(CocoonDomain *dom, unsigned int lookup, CvError **err)
             cv_error_free(lerr);
         return NULL;
     }
-    local_lifecycle_check(dom->conn, e);
+    if (!local_lifecycle_check(dom->conn, e)) {
+        cv_error_set(err, VIR_FROM_CH, VIR_ERR_NO_DOMAIN, "no domain with matching name '%s'",
+                     dom->name);
+        return NULL;
+    }
     if (memcmp(e->uuid, dom->uuid, DOMAIN_UUID_LEN) != 0) {
         char us[DOMAIN_UUID_STRING_LEN];
         domain_uuid_format(dom->uuid, us);
@@ -271,8 +275,9 @@ local_connect_list_all_domains(CocoonConn *conn, CocoonDomain ***ret_doms, size_
     if (domain_store_list(store, &entries, err) < 0)
         return -1;
 
-    for (guint i = 0; i < entries->len; i++)
-        local_lifecycle_check(conn, entries->pdata[i]);
+    for (guint i = entries->len; i-- > 0;)
+        if (!local_lifecycle_check(conn, entries->pdata[i]))
+            g_ptr_array_remove_index(entries, i);
     g_ptr_array_sort(entries, entry_order);
 
     CocoonDomain **doms = g_new0(CocoonDomain *, entries->len + 1);
@@ -300,23 +305,30 @@ local_connect_num_of_domains(CocoonConn *conn, CvError **err)
     return (int)n;
 }
 
+/* local_lifecycle_check on a looked-up e; false with NO_DOMAIN when it went meanwhile. */
+static bool
+entry_still_there(CocoonConn *conn, DomainStoreEntry *e, CvError **err)
+{
+    if (local_lifecycle_check(conn, e))
+        return true;
+    cv_error_set(err, VIR_FROM_CH, VIR_ERR_NO_DOMAIN, "no domain with matching name '%s'",
+                 e->name);
+    return false;
+}
+
 static CocoonDomain *
 local_domain_lookup_by_name(CocoonConn *conn, const char *name, CvError **err)
 {
     g_autoptr(DomainStoreEntry) e =
         domain_store_lookup_name(priv_of(conn)->store, name, DOMAIN_STORE_LOOKUP_NO_AUTOSTART, err);
-    if (e)
-        local_lifecycle_check(conn, e);
-    return e ? domain_from_entry(conn, e) : NULL;
+    return e && entry_still_there(conn, e, err) ? domain_from_entry(conn, e) : NULL;
 }
 
 static CocoonDomain *
 local_domain_lookup_by_uuid(CocoonConn *conn, const unsigned char *uuid, CvError **err)
 {
     g_autoptr(DomainStoreEntry) e = domain_store_lookup_uuid(priv_of(conn)->store, uuid, err);
-    if (e)
-        local_lifecycle_check(conn, e);
-    return e ? domain_from_entry(conn, e) : NULL;
+    return e && entry_still_there(conn, e, err) ? domain_from_entry(conn, e) : NULL;
 }
 
 static CocoonDomain *
@@ -327,8 +339,7 @@ local_domain_lookup_by_id(CocoonConn *conn, int id, CvError **err)
         return NULL;
     for (guint i = 0; entries && i < entries->len; i++) {
         DomainStoreEntry *e = entries->pdata[i];
-        local_lifecycle_check(conn, e);
-        if (entry_id(e) == id)
+        if (local_lifecycle_check(conn, e) && entry_id(e) == id)
             return domain_from_entry(conn, e);
     }
     cv_error_set(err, VIR_FROM_CH, VIR_ERR_NO_DOMAIN, "no domain with matching id %d", id);
@@ -376,21 +387,20 @@ local_domain_define_xml_flags(CocoonConn *conn, const char *xml, unsigned int fl
      VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_TPM |                          \
      VIR_DOMAIN_UNDEFINE_KEEP_TPM)
 
+/* The checks and the removal of undefine, under the domain's job: a start in progress (it
+ * holds the job from before it reads the definition until its status is written) finishes
+ * first, so that the domain is running (and goes on transient) or not, never both (found by
+ * tests/hostile/test_concurrency.py: lookups said "no domain" while the start went on, then
+ * the domain came back running). */
 static int
-local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err)
+undefine_locked(CocoonDomain *dom, LocalJob *job, unsigned int flags, CvError **err)
 {
-    if (local_check_flags(flags, UNDEFINE_FLAGS_ALL, __func__, err) < 0)
-        return -1;
-    DomainStore *store = priv_of(dom->conn)->store;
-    g_autoptr(DomainStoreEntry) e = entry_of(dom, err);
-    if (!e)
-        return -1;
-    if (!e->persistent) {
+    if (!job->persistent) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID,
                      "cannot undefine transient domain");
         return -1;
     }
-    if (local_managed_save_exists(priv_of(dom->conn), dom->name) &&
+    if (local_managed_save_exists(job->priv, dom->name) &&
         !(flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_OPERATION_INVALID,
                      "Refusing to undefine while domain managed save image exists");
@@ -404,27 +414,33 @@ local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err
                      "cannot delete inactive domain with %d snapshots", nsnaps);
         return -1;
     }
-    if (domain_store_delete(store, dom->name, dom->uuid, err) < 0)
+    if (domain_store_delete(job->priv->store, dom->name, dom->uuid, err) < 0)
         return -1;
-    local_lifecycle_emit(dom->conn, dom->name, dom->uuid, entry_id(e), VIR_DOMAIN_EVENT_UNDEFINED,
-                         VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
-    if (domain_status_is_active(&e->status)) {
-        /* as libvirt: a running domain loses its definition and runs on as transient. Under
-         * the live directory's lock: another client stopping it may be emptying that
-         * directory (found by tests/hostile/test_concurrency.py) */
-        LocalJob job;
-        if (local_job_begin(dom->conn, dom->name, dom->uuid, true, &job, err) < 0)
-            return -1;
-        int rc = 0;
-        if (domain_status_is_active(&job.st)) {
-            job.st.persistent = false;
-            job.persistent = false;
-            rc = local_job_save(&job, err);
-        }
-        local_job_end(&job);
-        return rc;
-    }
-    return 0;
+    bool active = domain_status_is_active(&job->st);
+    local_lifecycle_emit(dom->conn, dom->name, dom->uuid, active ? job->st.id : -1,
+                         VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
+    if (!active)
+        return 0;
+    /* as libvirt: a running domain loses its definition and runs on as transient */
+    job->st.persistent = false;
+    job->persistent = false;
+    return local_job_save(job, err);
+}
+
+static int
+local_domain_undefine_flags(CocoonDomain *dom, unsigned int flags, CvError **err)
+{
+    if (local_check_flags(flags, UNDEFINE_FLAGS_ALL, __func__, err) < 0)
+        return -1;
+    g_autoptr(DomainStoreEntry) e = entry_of(dom, err);
+    if (!e)
+        return -1;
+    LocalJob job;
+    if (local_job_begin(dom->conn, dom->name, dom->uuid, false, &job, err) < 0)
+        return -1;
+    int rc = undefine_locked(dom, &job, flags, err);
+    local_job_end(&job);
+    return rc;
 }
 
 static char *

@@ -30,9 +30,10 @@ void local_lifecycle_emit(CocoonConn *conn, const char *name, const unsigned cha
  * local_lifecycle_check: the liveness check every command makes: when e says active but its
  * VMM is gone, reconcile under the domain's lock (shut off with the right reason, leftovers
  * cleaned, events, a restart per on_reboot/on_poweroff/on_crash) and reload e's status.
- * A running domain costs one read of /proc.
+ * A running domain costs one read of /proc. Returns false when the domain is gone meanwhile
+ * (a transient domain another call stopped): e names no domain any more.
  */
-void local_lifecycle_check(CocoonConn *conn, DomainStoreEntry *e);
+bool local_lifecycle_check(CocoonConn *conn, DomainStoreEntry *e);
 
 /** local_lifecycle_check_all: local_lifecycle_check on every domain (the watcher's pass). */
 void local_lifecycle_check_all(CocoonConn *conn);

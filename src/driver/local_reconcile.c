@@ -344,23 +344,26 @@ local_job_end(LocalJob *job)
     g_clear_pointer(&job->name, g_free);
 }
 
-void
+bool
 local_lifecycle_check(CocoonConn *conn, DomainStoreEntry *e)
 {
     if (!status_vmm_gone(&e->status))
-        return;
+        return true;
     /* reconciling takes the domain's lock, which a lifecycle call may hold for long */
     if (cocoon_nowait_give_up())
-        return;
+        return true;
     LocalJob job;
     if (local_job_begin(conn, e->name, e->uuid, false, &job, NULL) < 0) {
-        /* gone meanwhile (a transient domain that stopped) */
+        /* gone meanwhile: a transient domain that stopped, or one undefined and stopped; not
+         * a domain shut off (found by tests/hostile/test_concurrency.py: domstate said "shut
+         * off" of a transient domain another client was destroying) */
         domain_status_clear(&e->status);
-        return;
+        return false;
     }
     domain_status_clear(&e->status);
     domain_status_copy(&e->status, &job.st);
     local_job_end(&job);
+    return true;
 }
 
 void
@@ -404,8 +407,8 @@ local_conn_autostart(CocoonConn *conn, CvError **err)
     int failed = 0;
     for (guint i = 0; i < entries->len; i++) {
         DomainStoreEntry *e = entries->pdata[i];
-        local_lifecycle_check(conn, e);
-        if (!e->autostart || domain_status_is_active(&e->status))
+        if (!local_lifecycle_check(conn, e) || !e->autostart ||
+            domain_status_is_active(&e->status))
             continue;
         g_autoptr(CocoonDomain) dom = cocoon_domain_new(conn, e->name, e->uuid, -1);
         CvError *lerr = NULL;
