@@ -4,7 +4,8 @@
 # failed. A second, plain (release) build serves the checks that cannot run under ASan
 # (valgrind) and runs the lifecycle again with the helpers as users get them (suite 'plain').
 # A third, clang build with -Dfuzz=true runs every fuzz target briefly (suite 'fuzz-smoke');
-# tests/fuzz/run.sh runs them longer.
+# tests/fuzz/run.sh runs them longer. A fourth, with ThreadSanitizer, builds only the daemon,
+# the CLI, the simulators and the helpers and runs cocoond's concurrency test (suite 'tsan').
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,9 @@ fi
 build_dir=${COCOON_TEST_BUILD:-build-test}
 plain_dir=${COCOON_PLAIN_BUILD:-build-plain}
 fuzz_dir=${COCOON_FUZZ_BUILD:-build-fuzz}
+tsan_dir=${COCOON_TSAN_BUILD:-build-tsan}
+tsan_targets=(tools/daemon/cocoond tools/virsh/cocoonvirsh tests/sim/fc-sim tests/sim/ch-sim
+              tools/relay/cocoon-console-relay tools/waiter/cocoon-vmm-waiter)
 
 configure() { # dir, extra meson options…
     local dir=$1; shift
@@ -30,6 +34,9 @@ configure "$plain_dir" -Dbuildtype=release &&
     ninja -C "$plain_dir" >/dev/null || { echo "error: plain build failed" >&2; status=1; }
 CC=clang configure "$fuzz_dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false &&
     ninja -C "$fuzz_dir" >/dev/null || { echo "error: fuzz build failed" >&2; status=1; }
+configure "$tsan_dir" -Db_sanitize=thread -Db_lundef=false &&
+    ninja -C "$tsan_dir" "${tsan_targets[@]}" >/dev/null ||
+    { echo "error: ThreadSanitizer build failed" >&2; status=1; }
 
 if [ $status -ne 0 ]; then
     ninja -C "$build_dir" 2>&1 | tail -30
@@ -43,9 +50,10 @@ meson test -C "$build_dir" --print-errorlogs --no-rebuild --num-processes 2 \
 meson test -C "$plain_dir" --print-errorlogs --no-rebuild --num-processes 2 \
     --suite valgrind --suite plain
 meson test -C "$fuzz_dir" --print-errorlogs --no-rebuild --num-processes 1 --suite fuzz-smoke
+meson test -C "$tsan_dir" --print-errorlogs --no-rebuild --num-processes 1 --suite tsan
 
 /usr/bin/python3 - "$build_dir/meson-logs/testlog.json" "$plain_dir/meson-logs/testlog.json" \
-    "$fuzz_dir/meson-logs/testlog.json" <<'PY'
+    "$fuzz_dir/meson-logs/testlog.json" "$tsan_dir/meson-logs/testlog.json" <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

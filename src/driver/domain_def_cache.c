@@ -9,6 +9,7 @@
 
 #include "driver/domain_store.h"
 #include "util/cv_file.h"
+#include "util/cv_sync.h"
 
 /*
  * Each entry holds the identity of the file it was read from: device, inode, size,
@@ -116,7 +117,7 @@ def_cache_put(DomainDefCache *cache, bool live, const char *name, const struct s
     c->has_uuid = has_uuid;
     if (has_uuid)
         memcpy(c->uuid, uuid, DOMAIN_UUID_LEN);
-    g_mutex_lock(&cache->lock);
+    cv_mutex_lock(&cache->lock);
     /* full: start over (cheap, and a working set this big is rare) */
     if (g_hash_table_size(cache->table[live]) >= DEF_CACHE_MAX ||
         cache->bytes + len > DEF_CACHE_MAX_BYTES) {
@@ -125,7 +126,7 @@ def_cache_put(DomainDefCache *cache, bool live, const char *name, const struct s
     }
     cache->bytes += len;
     g_hash_table_replace(cache->table[live], g_strdup(name), c);
-    g_mutex_unlock(&cache->lock);
+    cv_mutex_unlock(&cache->lock);
 }
 
 /* After a failed fstatat or open of the definition of name (errno): 0 when there is no such
@@ -149,17 +150,17 @@ domain_def_cache_get(DomainDefCache *cache, bool live, const char *name, char **
     if (fstatat(dirfd, rel, &st, 0) < 0)
         return def_open_failed(name, err);
 
-    g_mutex_lock(&cache->lock);
+    cv_mutex_lock(&cache->lock);
     DefCacheEntry *c = g_hash_table_lookup(cache->table[live], name);
     if (c && def_cache_matches(c, &st) && (c->has_uuid || !ret_uuid)) {
         if (ret_uuid)
             memcpy(ret_uuid, c->uuid, DOMAIN_UUID_LEN);
         if (ret_xml)
             *ret_xml = g_strdup(c->xml);
-        g_mutex_unlock(&cache->lock);
+        cv_mutex_unlock(&cache->lock);
         return 1;
     }
-    g_mutex_unlock(&cache->lock);
+    cv_mutex_unlock(&cache->lock);
 
     /* read through one fd: its fstat is the identity of exactly the text read */
     int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
@@ -193,7 +194,7 @@ domain_def_cache_get(DomainDefCache *cache, bool live, const char *name, char **
 void
 domain_def_cache_forget(DomainDefCache *cache, const char *name)
 {
-    g_mutex_lock(&cache->lock);
+    cv_mutex_lock(&cache->lock);
     g_hash_table_remove(cache->table[false], name);
-    g_mutex_unlock(&cache->lock);
+    cv_mutex_unlock(&cache->lock);
 }

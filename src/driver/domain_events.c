@@ -1,6 +1,7 @@
 #include "domain_events.h"
 
 #include <string.h>
+#include "util/cv_sync.h"
 
 typedef struct {
     gatomicrefcount ref;
@@ -80,10 +81,10 @@ domain_events_register(DomainEvents *events, const unsigned char *uuid, int even
     c->cb = cb;
     c->opaque = opaque;
     c->free_opaque = free_opaque;
-    g_mutex_lock(&events->lock);
+    cv_mutex_lock(&events->lock);
     c->id = events->next_id++;
     g_ptr_array_add(events->callbacks, c);
-    g_mutex_unlock(&events->lock);
+    cv_mutex_unlock(&events->lock);
     return c->id;
 }
 
@@ -91,7 +92,7 @@ int
 domain_events_deregister(DomainEvents *events, int callback_id, CvError **err)
 {
     EventCallback *found = NULL;
-    g_mutex_lock(&events->lock);
+    cv_mutex_lock(&events->lock);
     for (guint i = 0; i < events->callbacks->len; i++) {
         EventCallback *c = events->callbacks->pdata[i];
         if (c->id == callback_id) {
@@ -99,7 +100,7 @@ domain_events_deregister(DomainEvents *events, int callback_id, CvError **err)
             break;
         }
     }
-    g_mutex_unlock(&events->lock);
+    cv_mutex_unlock(&events->lock);
     if (!found) {
         cv_error_set(err, VIR_FROM_CH, VIR_ERR_INVALID_ARG,
                      "could not find event callback %d for deregistration", callback_id);
@@ -112,9 +113,9 @@ domain_events_deregister(DomainEvents *events, int callback_id, CvError **err)
 unsigned int
 domain_events_count(DomainEvents *events)
 {
-    g_mutex_lock(&events->lock);
+    cv_mutex_lock(&events->lock);
     unsigned int n = events->callbacks->len;
-    g_mutex_unlock(&events->lock);
+    cv_mutex_unlock(&events->lock);
     return n;
 }
 
@@ -125,14 +126,14 @@ domain_events_emit(DomainEvents *events, CocoonConn *conn, const char *name,
     if (!events)
         return;
     g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func((GDestroyNotify)event_callback_unref);
-    g_mutex_lock(&events->lock);
+    cv_mutex_lock(&events->lock);
     for (guint i = 0; i < events->callbacks->len; i++) {
         EventCallback *c = events->callbacks->pdata[i];
         if (c->event_id == ev->event_id &&
             (c->any_domain || memcmp(c->uuid, uuid, DOMAIN_UUID_LEN) == 0))
             g_ptr_array_add(due, event_callback_ref(c));
     }
-    g_mutex_unlock(&events->lock);
+    cv_mutex_unlock(&events->lock);
     if (due->len == 0)
         return;
     g_autoptr(CocoonDomain) dom = cocoon_domain_new(conn, name, uuid, id);

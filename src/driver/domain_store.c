@@ -852,9 +852,11 @@ domain_store_delete(DomainStore *store, const char *name, const unsigned char *u
     /* Move the directory aside in one rename: from here on the name is free, and whoever
      * waits for our lock finds the name gone (cv_lock_dir_at checks) instead of resurrecting
      * what we remove. */
-    static unsigned int counter;
+    /* atomic: two daemon workers removing in the same microsecond (a race TSan found) */
+    static gint counter;
     g_autofree char *trash =
-        g_strdup_printf("%d-%" G_GINT64_FORMAT "-%u", (int)getpid(), g_get_real_time(), counter++);
+        g_strdup_printf("%d-%" G_GINT64_FORMAT "-%d", (int)getpid(), g_get_real_time(),
+                        g_atomic_int_add(&counter, 1));
     if (renameat(store->domains_fd, name, store->trash_fd, trash) < 0) {
         cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot remove domain '%s'", name);
         return -1;

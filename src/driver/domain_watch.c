@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "driver/local_lifecycle.h"
+#include "util/cv_sync.h"
 
 #define WATCH_RESCAN_MS 1000
 
@@ -64,7 +65,7 @@ domain_watch_ensure(CocoonConn *conn, CvError **err)
 {
     LocalDriverPriv *priv = conn->priv;
     int rc = 0;
-    g_mutex_lock(&priv->watch_lock);
+    cv_mutex_lock(&priv->watch_lock);
     if (!priv->watch) {
         int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (fd < 0) {
@@ -78,29 +79,29 @@ domain_watch_ensure(CocoonConn *conn, CvError **err)
             priv->watch = w;
         }
     }
-    g_mutex_unlock(&priv->watch_lock);
+    cv_mutex_unlock(&priv->watch_lock);
     return rc;
 }
 
 void
 domain_watch_wake(LocalDriverPriv *priv)
 {
-    g_mutex_lock(&priv->watch_lock);
+    cv_mutex_lock(&priv->watch_lock);
     if (priv->watch) {
         uint64_t one = 1;
         if (write(priv->watch->wake_fd, &one, sizeof(one)) < 0) {
             /* a pending wake-up is as good */
         }
     }
-    g_mutex_unlock(&priv->watch_lock);
+    cv_mutex_unlock(&priv->watch_lock);
 }
 
 void
 domain_watch_stop(LocalDriverPriv *priv)
 {
-    g_mutex_lock(&priv->watch_lock);
+    cv_mutex_lock(&priv->watch_lock);
     DomainWatch *w = g_steal_pointer(&priv->watch);
-    g_mutex_unlock(&priv->watch_lock);
+    cv_mutex_unlock(&priv->watch_lock);
     if (!w)
         return;
     g_atomic_int_set(&w->stop, 1);

@@ -6,6 +6,7 @@
 
 #include "rpc_message.h"
 #include "rpc_server_priv.h"
+#include "util/cv_sync.h"
 
 /*
  * One client connection: its input buffer (loop thread), its output queue (any thread, under
@@ -137,19 +138,19 @@ rpc_client_send_locked(RpcClient *c, GBytes *msg)
 void
 rpc_client_send(RpcClient *c, GBytes *msg)
 {
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     rpc_client_send_locked(c, msg);
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
 }
 
 void
 rpc_client_call_done(RpcClient *c)
 {
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     c->inflight--;
     bool resume = c->reading_paused && !c->dead &&
                   c->inflight < c->srv->config.max_client_calls;
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (resume)
         rpc_server_schedule_resume(c->srv, c);
 }
@@ -158,9 +159,9 @@ void
 rpc_client_disconnect(RpcClient *c)
 {
     RpcServer *srv = c->srv;
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     if (c->dead) {
-        g_mutex_unlock(&c->lock);
+        cv_mutex_unlock(&c->lock);
         return;
     }
     c->dead = true;
@@ -175,7 +176,7 @@ rpc_client_disconnect(RpcClient *c)
     c->legacy_events = g_hash_table_new(g_direct_hash, g_direct_equal);
     GList *streams = g_hash_table_get_values(c->streams);
     g_hash_table_remove_all(c->streams);
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
 
     for (GList *l = streams; l; l = l->next)
         rpc_stream_close(l->data, true);
@@ -198,9 +199,9 @@ client_parse_input(RpcClient *c)
     size_t pos = 0;
     int ret = 0;
     while (c->in_len - pos >= CVR_MESSAGE_LEN_SIZE) {
-        g_mutex_lock(&c->lock);
+        cv_mutex_lock(&c->lock);
         bool paused = c->reading_paused || c->close_after_flush || c->dead;
-        g_mutex_unlock(&c->lock);
+        cv_mutex_unlock(&c->lock);
         if (paused)
             break;
         guint32 len = rpc_message_length(c->inbuf + pos);
@@ -211,11 +212,11 @@ client_parse_input(RpcClient *c)
                          RPC_MESSAGE_LEN_MIN, RPC_MESSAGE_LEN_MAX);
             cvr_message_header hdr = {.prog = CVR_REMOTE_PROGRAM, .vers = CVR_REMOTE_VERSION,
                                       .type = CVR_REPLY, .status = CVR_ERROR};
-            g_mutex_lock(&c->lock);
+            cv_mutex_lock(&c->lock);
             rpc_client_send_locked(c, rpc_message_encode_error(&hdr, err));
             c->close_after_flush = true;
             rpc_client_update_events_locked(c);
-            g_mutex_unlock(&c->lock);
+            cv_mutex_unlock(&c->lock);
             ret = -1;
             break;
         }
@@ -279,9 +280,9 @@ client_handle_input(RpcClient *c)
 static void
 client_maybe_close(RpcClient *c)
 {
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     bool close_now = c->close_after_flush && g_queue_is_empty(&c->outq);
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (close_now)
         rpc_client_disconnect(c);
 }
@@ -289,37 +290,37 @@ client_maybe_close(RpcClient *c)
 void
 rpc_client_resume_reading(RpcClient *c)
 {
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     if (c->dead || c->inflight >= c->srv->config.max_client_calls) {
-        g_mutex_unlock(&c->lock);
+        cv_mutex_unlock(&c->lock);
         return;
     }
     c->reading_paused = false;
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     client_parse_input(c);
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     rpc_client_update_events_locked(c);
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     client_maybe_close(c);
 }
 
 void
 rpc_client_handle_events(RpcClient *c, guint32 events)
 {
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     bool dead = c->dead;
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (dead)
         return;
     if (events & EPOLLOUT) {
-        g_mutex_lock(&c->lock);
+        cv_mutex_lock(&c->lock);
         int rc = client_flush_locked(c);
         bool drained = g_queue_is_empty(&c->outq);
         if (rc == 0 && drained && c->want_out) {
             c->want_out = false;
             rpc_client_update_events_locked(c);
         }
-        g_mutex_unlock(&c->lock);
+        cv_mutex_unlock(&c->lock);
         if (rc < 0) {
             rpc_client_disconnect(c);
             return;
@@ -333,17 +334,17 @@ rpc_client_handle_events(RpcClient *c, guint32 events)
         return;
     }
     if (events & EPOLLIN) {
-        g_mutex_lock(&c->lock);
+        cv_mutex_lock(&c->lock);
         bool closing = c->close_after_flush;
-        g_mutex_unlock(&c->lock);
+        cv_mutex_unlock(&c->lock);
         if (closing) {
             rpc_client_disconnect(c);
             return;
         }
         client_handle_input(c);
-        g_mutex_lock(&c->lock);
+        cv_mutex_lock(&c->lock);
         dead = c->dead;
-        g_mutex_unlock(&c->lock);
+        cv_mutex_unlock(&c->lock);
         if (!dead)
             client_maybe_close(c);
     }

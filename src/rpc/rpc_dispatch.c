@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "driver/driver_nowait.h"
+#include "util/cv_sync.h"
 
 /*
  * Message routing (loop thread) and call execution (worker threads): keepalive answered at
@@ -132,9 +133,9 @@ call_execute(RpcServer *srv, RpcClient *c, const cvr_message_header *hdr, const 
         api = unknown = g_strdup_printf("procedure %d of program 0x%x", hdr->proc, hdr->prog);
     RpcCall call = {.srv = srv, .client = c, .conn = srv->conn, .hdr = hdr, .api = api};
 
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     bool opened = c->opened, read_only = c->read_only, dead = c->dead;
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (dead)
         return NULL;
     if (!p || !p->handler) {
@@ -193,12 +194,15 @@ void
 rpc_dispatch_job_run(gpointer data, gpointer user_data)
 {
     RpcJob *job = data;
+    cv_sync_taken(job);
     GBytes *msg = call_execute(user_data, job->client, &job->hdr, job->body, job->len);
     if (msg)
         rpc_client_send(job->client, msg);
     rpc_client_call_done(job->client);
     rpc_client_unref(job->client);
     g_free(job);
+    /* the server's teardown comes after every job (g_thread_pool_free waits for them) */
+    cv_sync_handover(user_data);
 }
 
 /* Loop thread: a CALL for the workers. */
@@ -210,13 +214,14 @@ dispatch_queue_call(RpcClient *c, const cvr_message_header *hdr, const guint8 *b
     job->hdr = *hdr;
     job->len = len;
     memcpy(job->body, body, len);
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     c->inflight++;
     if (c->inflight >= c->srv->config.max_client_calls) {
         c->reading_paused = true;
         rpc_client_update_events_locked(c);
     }
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
+    cv_sync_handover(job);
     g_thread_pool_push(c->srv->pool, job, NULL);
 }
 
@@ -233,9 +238,9 @@ dispatch_try_inline(RpcClient *c, const cvr_message_header *hdr, const guint8 *b
     const RpcProcedure *p = table_lookup(hdr->prog, hdr->proc);
     if (!p || !(p->flags & RPC_PROC_INLINE))
         return 0;
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     bool idle = c->inflight == 0;
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (!idle)
         return 0;
     cocoon_nowait_begin();

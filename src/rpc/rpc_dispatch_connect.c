@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "rpc_dispatch.h"
+#include "util/cv_sync.h"
 
 /*
  * Connection set-up and host procedures: what every libvirt client calls before anything else
@@ -51,13 +52,13 @@ connect_open(RpcCall *call, void *a, void *r, CvError **err)
         return -1;
     }
     RpcClient *c = call->client;
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     c->opened = true;
     if (args->flags & VIR_CONNECT_RO)
         c->read_only = true;
     g_free(c->uri);
     c->uri = g_strdup(uri);
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     return 0;
 }
 
@@ -65,9 +66,9 @@ static int
 connect_close(RpcCall *call, void *a, void *r, CvError **err)
 {
     /* event registrations end with the socket; the client closes it right after this */
-    g_mutex_lock(&call->client->lock);
+    cv_mutex_lock(&call->client->lock);
     call->client->opened = false;
-    g_mutex_unlock(&call->client->lock);
+    cv_mutex_unlock(&call->client->lock);
     return 0;
 }
 
@@ -128,9 +129,9 @@ static int
 connect_get_uri(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_connect_get_uri_ret *ret = r;
-    g_mutex_lock(&call->client->lock);
+    cv_mutex_lock(&call->client->lock);
     ret->uri = g_strdup(call->client->uri ? call->client->uri : "cocoon:///system");
-    g_mutex_unlock(&call->client->lock);
+    cv_mutex_unlock(&call->client->lock);
     return 0;
 }
 

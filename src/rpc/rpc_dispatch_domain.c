@@ -1,4 +1,5 @@
 #include "rpc_dispatch.h"
+#include "util/cv_sync.h"
 
 /*
  * Domain procedures that do not change a running VM: lists, lookups, define/undefine, XML,
@@ -115,9 +116,9 @@ domain_get_xml_desc(RpcCall *call, void *a, void *r, CvError **err)
     RPC_REQUIRE(call, domainGetXMLDesc, err);
     cvr_domain_flags_args *args = a;
     cvr_domain_get_xml_desc_ret *ret = r;
-    g_mutex_lock(&call->client->lock);
+    cv_mutex_lock(&call->client->lock);
     bool read_only = call->client->read_only;
-    g_mutex_unlock(&call->client->lock);
+    cv_mutex_unlock(&call->client->lock);
     if (read_only && (args->flags & VIR_DOMAIN_XML_SECURE)) {
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_DENIED,
                      "read only access prevents virDomainGetXMLDesc with secure flag");

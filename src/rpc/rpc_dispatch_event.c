@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "rpc_dispatch.h"
+#include "util/cv_sync.h"
 
 /*
  * Domain events. The modern path (316/317, events as 318 carrying our callbackID) and the
@@ -159,11 +160,11 @@ static bool
 event_keep(RpcCall *call, GHashTable *(*table_of)(RpcClient *), int key, int driver_id)
 {
     RpcClient *c = call->client;
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     bool alive = !c->dead;
     if (alive)
         g_hash_table_insert(table_of(c), GINT_TO_POINTER(key), GINT_TO_POINTER(driver_id));
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (!alive)
         event_deregister(call->srv, driver_id);
     return alive;
@@ -187,11 +188,11 @@ event_take(RpcCall *call, GHashTable *(*table_of)(RpcClient *), int key, int *re
 {
     RpcClient *c = call->client;
     gpointer value;
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     bool found = g_hash_table_lookup_extended(table_of(c), GINT_TO_POINTER(key), NULL, &value);
     if (found)
         g_hash_table_remove(table_of(c), GINT_TO_POINTER(key));
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (found)
         *ret_driver_id = GPOINTER_TO_INT(value);
     return found;
@@ -200,9 +201,9 @@ event_take(RpcCall *call, GHashTable *(*table_of)(RpcClient *), int key, int *re
 static bool
 event_legacy_registered(RpcCall *call, int event_id)
 {
-    g_mutex_lock(&call->client->lock);
+    cv_mutex_lock(&call->client->lock);
     bool found = g_hash_table_contains(call->client->legacy_events, GINT_TO_POINTER(event_id));
-    g_mutex_unlock(&call->client->lock);
+    cv_mutex_unlock(&call->client->lock);
     return found;
 }
 
@@ -213,9 +214,9 @@ callback_register_any(RpcCall *call, void *a, void *r, CvError **err)
 {
     cvr_connect_domain_event_callback_register_any_args *args = a;
     cvr_connect_domain_event_callback_register_any_ret *ret = r;
-    g_mutex_lock(&call->client->lock);
+    cv_mutex_lock(&call->client->lock);
     int callback_id = call->client->next_callback_id++;
-    g_mutex_unlock(&call->client->lock);
+    cv_mutex_unlock(&call->client->lock);
     int driver_id;
     if (event_register(call, args->eventID, args->dom, false, callback_id, &driver_id, err) < 0)
         return -1;

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include "rpc_dispatch.h"
+#include "util/cv_sync.h"
 
 /*
  * Console streams (DOMAIN_OPEN_CONSOLE, protocol brief §1.9). The open runs on a worker like
@@ -52,11 +53,11 @@ static void
 stream_remove(RpcStream *s, bool abort)
 {
     RpcClient *c = s->client;
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     bool mine = g_hash_table_lookup(c->streams, GUINT_TO_POINTER(s->serial)) == s;
     if (mine)
         g_hash_table_remove(c->streams, GUINT_TO_POINTER(s->serial));
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (mine)
         rpc_stream_close(s, abort);
 }
@@ -103,10 +104,10 @@ rpc_stream_handle_events(RpcStream *s, guint32 events)
     }
     cvr_message_header h = stream_header(s, CVR_CONTINUE);
     RpcClient *c = s->client;
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     rpc_client_send_locked(c, rpc_message_encode_raw(&h, buf, (size_t)n));
     bool full = c->out_bytes > RPC_STREAM_HIGH_WATER;
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (full)
         stream_set_polled(s, false);
 }
@@ -114,9 +115,9 @@ rpc_stream_handle_events(RpcStream *s, guint32 events)
 void
 rpc_stream_resume_all(RpcClient *c)
 {
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     GList *streams = g_hash_table_get_values(c->streams);
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     for (GList *l = streams; l; l = l->next) {
         RpcStream *s = l->data;
         if (s->paused)
@@ -129,9 +130,9 @@ void
 rpc_stream_handle_packet(RpcClient *c, const cvr_message_header *hdr, const guint8 *data,
                          size_t len)
 {
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     RpcStream *s = g_hash_table_lookup(c->streams, GUINT_TO_POINTER(hdr->serial));
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     if (!s || s->proc != hdr->proc)
         return; /* a stream already ended: its late packets are dropped */
 
@@ -181,9 +182,9 @@ domain_open_console(RpcCall *call, void *a, void *r, CvError **err)
     s->st = g_steal_pointer(&st);
     s->fd = cocoon_stream_get_fd(s->st);
 
-    g_mutex_lock(&c->lock);
+    cv_mutex_lock(&c->lock);
     if (c->dead || g_hash_table_contains(c->streams, GUINT_TO_POINTER(s->serial))) {
-        g_mutex_unlock(&c->lock);
+        cv_mutex_unlock(&c->lock);
         g_autoptr(CvError) aerr = NULL;
         cocoon_stream_abort(s->st, &aerr);
         stream_free(s);
@@ -200,7 +201,7 @@ domain_open_console(RpcCall *call, void *a, void *r, CvError **err)
         if (epoll_ctl(c->srv->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0)
             s->fd = -1; /* writes still go through; nothing to read */
     }
-    g_mutex_unlock(&c->lock);
+    cv_mutex_unlock(&c->lock);
     return RPC_HANDLER_REPLIED;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rpc_server_priv.h"
+#include "util/cv_sync.h"
 
 /*
  * The event loop: epoll over the listeners, the clients, the console streams and one eventfd
@@ -55,9 +56,9 @@ server_wake(RpcServer *srv)
 void
 rpc_server_schedule_resume(RpcServer *srv, RpcClient *c)
 {
-    g_mutex_lock(&srv->resume_lock);
+    cv_mutex_lock(&srv->resume_lock);
     g_ptr_array_add(srv->resume, rpc_client_ref(c));
-    g_mutex_unlock(&srv->resume_lock);
+    cv_mutex_unlock(&srv->resume_lock);
     server_wake(srv);
 }
 
@@ -193,10 +194,10 @@ server_handle_wake(RpcServer *srv)
     guint64 count;
     while (read(srv->wake_fd, &count, sizeof(count)) > 0) {
     }
-    g_mutex_lock(&srv->resume_lock);
+    cv_mutex_lock(&srv->resume_lock);
     GPtrArray *resume = srv->resume;
     srv->resume = g_ptr_array_new();
-    g_mutex_unlock(&srv->resume_lock);
+    cv_mutex_unlock(&srv->resume_lock);
     for (guint i = 0; i < resume->len; i++) {
         RpcClient *c = resume->pdata[i];
         rpc_client_resume_reading(c);
@@ -252,8 +253,10 @@ rpc_server_free(RpcServer *srv)
         g_list_free(clients);
     }
     /* the workers finish the calls in flight; their replies go nowhere */
-    if (srv->pool)
+    if (srv->pool) {
         g_thread_pool_free(srv->pool, FALSE, TRUE);
+        cv_sync_taken(srv);
+    }
     if (srv->graveyard)
         g_ptr_array_free(srv->graveyard, TRUE);
     if (srv->resume) {

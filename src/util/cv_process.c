@@ -1,4 +1,5 @@
 #include "cv_process.h"
+#include "util/cv_sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +105,16 @@ cv_process_read_all(int fd, void *buf, size_t len)
 CV_PROCESS_CHILD_CODE static pid_t
 cv_process_clone_vfork(int (*fn)(void *), void *arg)
 {
+#ifdef CV_SYNC_TSAN
+    /* ThreadSanitizer keeps its state of a thread in the thread's TLS, which a CLONE_VM child
+     * shares: its intercepted calls (close, dup2, sigaction, fork) would rewrite the state of
+     * the thread waiting for it. A fork, which TSan follows, instead; the children read the
+     * arguments only and report through the pipes, so a copy of the memory serves as well. */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(fn(arg));
+    return child < 0 ? -errno : child;
+#endif
     void *stack = mmap(NULL, CV_PROCESS_CHILD_STACK, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)

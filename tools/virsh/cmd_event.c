@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/cv_sync.h"
 
 /* virsh's names of the event ids, by id (libvirt 9.0: 0 … 26) */
 static const char *const event_names[] = {
@@ -100,11 +101,11 @@ static void on_event(CocoonConn *conn, const CocoonDomain *dom, const CocoonDoma
                      void *opaque)
 {
     EventWait *w = opaque;
-    g_mutex_lock(&w->lock);
+    cv_mutex_lock(&w->lock);
     print_event(dom, ev, w->timestamp);
     w->count++;
     g_cond_broadcast(&w->cond);
-    g_mutex_unlock(&w->lock);
+    cv_mutex_unlock(&w->lock);
 }
 
 static bool cmd_event(CliCtl *ctl, const CliArgs *args)
@@ -178,11 +179,11 @@ static bool cmd_event(CliCtl *ctl, const CliArgs *args)
     if (ok) {
         gint64 deadline = timeout ? g_get_monotonic_time() + (gint64)timeout * G_TIME_SPAN_SECOND
                                   : G_MAXINT64;
-        g_mutex_lock(&w.lock);
+        cv_mutex_lock(&w.lock);
         while ((loop || w.count == 0) && !timed_out)
-            if (!g_cond_wait_until(&w.cond, &w.lock, deadline))
+            if (!cv_cond_wait_until(&w.cond, &w.lock, deadline))
                 timed_out = true;
-        g_mutex_unlock(&w.lock);
+        cv_mutex_unlock(&w.lock);
     }
     for (size_t i = 0; i < nids; i++) {
         g_autoptr(CvError) err = NULL;
@@ -190,11 +191,11 @@ static bool cmd_event(CliCtl *ctl, const CliArgs *args)
             conn->driver->connectDomainEventDeregisterAny(conn, ids[i], &err);
     }
     if (ok) {
-        g_mutex_lock(&w.lock);
+        cv_mutex_lock(&w.lock);
         if (timed_out)
             printf("event loop timed out\n");
         printf("events received: %u\n", w.count);
-        g_mutex_unlock(&w.lock);
+        cv_mutex_unlock(&w.lock);
     }
 #undef w
     event_wait_release(wp);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "util/cv_sync.h"
 
 /*
  * The socket, the reader thread and the table of calls waiting for their answers. Locks:
@@ -112,18 +113,18 @@ int
 remote_conn_send(RemoteConn *rc, GBytes *msg, CvError **err)
 {
     g_autoptr(GBytes) owned = msg;
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     bool dead = rc->dead;
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
     if (dead) {
         cv_error_set(err, VIR_FROM_RPC, VIR_ERR_INTERNAL_ERROR, "client socket is closed");
         return -1;
     }
     gsize len;
     const guint8 *data = g_bytes_get_data(owned, &len);
-    g_mutex_lock(&rc->write_lock);
+    cv_mutex_lock(&rc->write_lock);
     int r = conn_write_all(rc, data, len, err);
-    g_mutex_unlock(&rc->write_lock);
+    cv_mutex_unlock(&rc->write_lock);
     return r;
 }
 
@@ -173,7 +174,7 @@ conn_route(RemoteConn *rc, const cvr_message_header *hdr, guint8 *buf, size_t le
     }
     switch (hdr->type) {
     case CVR_REPLY: {
-        g_mutex_lock(&rc->lock);
+        cv_mutex_lock(&rc->lock);
         RemotePending *p = g_hash_table_lookup(rc->pending, GUINT_TO_POINTER(hdr->serial));
         if (p && !p->done) {
             p->done = true;
@@ -182,15 +183,15 @@ conn_route(RemoteConn *rc, const cvr_message_header *hdr, guint8 *buf, size_t le
             p->len = len;
             g_cond_signal(&p->cond);
         }
-        g_mutex_unlock(&rc->lock);
+        cv_mutex_unlock(&rc->lock);
         break;
     }
     case CVR_STREAM: {
-        g_mutex_lock(&rc->lock);
+        cv_mutex_lock(&rc->lock);
         RemoteStreamRoute *r = g_hash_table_lookup(rc->streams, GUINT_TO_POINTER(hdr->serial));
         if (r)
             r->fn(hdr, body, body_len, NULL, r->opaque);
-        g_mutex_unlock(&rc->lock);
+        cv_mutex_unlock(&rc->lock);
         break;
     }
     case CVR_MESSAGE:
@@ -207,7 +208,7 @@ conn_route(RemoteConn *rc, const cvr_message_header *hdr, guint8 *buf, size_t le
 static void
 conn_set_dead(RemoteConn *rc, CvError *why)
 {
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     rc->dead = true;
     rc->dead_error = why;
     GHashTableIter it;
@@ -220,7 +221,7 @@ conn_set_dead(RemoteConn *rc, CvError *why)
         RemoteStreamRoute *r = value;
         r->fn(NULL, NULL, 0, why, r->opaque);
     }
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
 }
 
 static gpointer
@@ -305,9 +306,9 @@ remote_conn_close(RemoteConn *rc)
 {
     if (!rc)
         return;
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     rc->closing = true;
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
     shutdown(rc->fd, SHUT_RDWR); /* the reader sees EOF and stops */
     g_thread_join(rc->reader);
     rc->reader = NULL;
@@ -317,9 +318,9 @@ remote_conn_close(RemoteConn *rc)
 guint
 remote_conn_serial_next(RemoteConn *rc)
 {
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     guint s = rc->next_serial++;
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
     return s;
 }
 
@@ -328,7 +329,7 @@ static bool
 conn_wait_locked(RemoteConn *rc, RemotePending *p, CvError **err)
 {
     while (!p->done && !rc->dead)
-        g_cond_wait(&p->cond, &rc->lock);
+        cv_cond_wait(&p->cond, &rc->lock);
     if (p->done)
         return true;
     if (rc->dead_error && !rc->closing) {
@@ -397,15 +398,15 @@ remote_conn_call_prog(RemoteConn *rc, guint prog, guint vers, guint serial, int 
 
     RemotePending p = {.serial = serial};
     g_cond_init(&p.cond);
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     g_hash_table_insert(rc->pending, GUINT_TO_POINTER(serial), &p);
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
 
     int r = remote_conn_send(rc, msg, err);
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     bool answered = r == 0 && conn_wait_locked(rc, &p, err);
     g_hash_table_remove(rc->pending, GUINT_TO_POINTER(serial));
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
     g_cond_clear(&p.cond);
 
     if (answered)
@@ -422,17 +423,17 @@ remote_conn_stream_add(RemoteConn *rc, guint serial, RemoteStreamFunc fn, void *
     RemoteStreamRoute *r = g_new0(RemoteStreamRoute, 1);
     r->fn = fn;
     r->opaque = opaque;
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     g_hash_table_replace(rc->streams, GUINT_TO_POINTER(serial), r);
     if (rc->dead)
         fn(NULL, NULL, 0, rc->dead_error, opaque);
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
 }
 
 void
 remote_conn_stream_remove(RemoteConn *rc, guint serial)
 {
-    g_mutex_lock(&rc->lock);
+    cv_mutex_lock(&rc->lock);
     g_hash_table_remove(rc->streams, GUINT_TO_POINTER(serial));
-    g_mutex_unlock(&rc->lock);
+    cv_mutex_unlock(&rc->lock);
 }

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "remote_priv.h"
+#include "util/cv_sync.h"
 
 /*
  * Domain events over the callback path (§1.10, feature 14): CONNECT_DOMAIN_EVENT_CALLBACK_
@@ -64,10 +65,10 @@ remote_event_register_any(CocoonConn *conn, CocoonDomain *dom, int event_id,
     reg->cb = cb;
     reg->opaque = opaque;
     reg->free_opaque = free_opaque;
-    g_mutex_lock(&priv->event_lock);
+    cv_mutex_lock(&priv->event_lock);
     RemoteEventReg *old = g_hash_table_lookup(priv->events, GINT_TO_POINTER(reg->callback_id));
     g_hash_table_replace(priv->events, GINT_TO_POINTER(reg->callback_id), reg);
-    g_mutex_unlock(&priv->event_lock);
+    cv_mutex_unlock(&priv->event_lock);
     if (old)
         event_reg_unref(old); /* a server reusing an id: the old one is gone there */
     return reg->callback_id;
@@ -77,9 +78,9 @@ int
 remote_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err)
 {
     RemotePriv *priv = remote_priv(conn);
-    g_mutex_lock(&priv->event_lock);
+    cv_mutex_lock(&priv->event_lock);
     bool known = g_hash_table_contains(priv->events, GINT_TO_POINTER(callback_id));
-    g_mutex_unlock(&priv->event_lock);
+    cv_mutex_unlock(&priv->event_lock);
     if (!known) {
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_INVALID_ARG,
                      "could not find event callback %d for deletion", callback_id);
@@ -90,11 +91,11 @@ remote_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err)
                     (xdrproc_t)xdr_cvr_connect_domain_event_callback_deregister_any_args, &args,
                     NULL, NULL, 0, err) < 0)
         return -1;
-    g_mutex_lock(&priv->event_lock);
+    cv_mutex_lock(&priv->event_lock);
     RemoteEventReg *reg = g_hash_table_lookup(priv->events, GINT_TO_POINTER(callback_id));
     if (reg)
         g_hash_table_remove(priv->events, GINT_TO_POINTER(callback_id));
-    g_mutex_unlock(&priv->event_lock);
+    cv_mutex_unlock(&priv->event_lock);
     if (reg)
         event_reg_unref(reg);
     return 0;
@@ -104,11 +105,11 @@ remote_event_deregister_any(CocoonConn *conn, int callback_id, CvError **err)
 static RemoteEventReg *
 event_reg_find(RemotePriv *priv, int callback_id)
 {
-    g_mutex_lock(&priv->event_lock);
+    cv_mutex_lock(&priv->event_lock);
     RemoteEventReg *reg = g_hash_table_lookup(priv->events, GINT_TO_POINTER(callback_id));
     if (reg)
         event_reg_ref(reg);
-    g_mutex_unlock(&priv->event_lock);
+    cv_mutex_unlock(&priv->event_lock);
     return reg;
 }
 
@@ -175,9 +176,9 @@ remote_event_message(RemoteConn *rc, const cvr_message_header *hdr, const guint8
 void
 remote_event_free_all(RemotePriv *priv)
 {
-    g_mutex_lock(&priv->event_lock);
+    cv_mutex_lock(&priv->event_lock);
     GList *regs = g_hash_table_get_values(priv->events);
     g_hash_table_remove_all(priv->events);
-    g_mutex_unlock(&priv->event_lock);
+    cv_mutex_unlock(&priv->event_lock);
     g_list_free_full(regs, (GDestroyNotify)event_reg_unref);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "remote_priv.h"
+#include "util/cv_sync.h"
 
 /*
  * Console streams over STREAM packets (../shared/protocol/libvirt-rpc.md §1.9), offered to the
@@ -77,7 +78,7 @@ stream_packet(const cvr_message_header *hdr, const guint8 *body, size_t len,
               const CvError *lost, void *opaque)
 {
     RemoteStream *rs = opaque;
-    g_mutex_lock(&rs->lock);
+    cv_mutex_lock(&rs->lock);
     if (!hdr) {
         if (!rs->eof && !rs->error && !rs->confirmed) {
             if (lost)
@@ -102,7 +103,7 @@ stream_packet(const cvr_message_header *hdr, const guint8 *body, size_t len,
             rs->confirmed = true;
     }
     g_cond_broadcast(&rs->cond);
-    g_mutex_unlock(&rs->lock);
+    cv_mutex_unlock(&rs->lock);
     stream_wake(rs);
 }
 
@@ -134,10 +135,10 @@ stream_forward_out(RemoteStream *rs, guint8 *chunk)
         cvr_message_header h = stream_header(rs, CVR_CONTINUE);
         g_autoptr(CvError) err = NULL;
         if (remote_conn_send(rs->rc, rpc_message_encode_raw(&h, chunk, (size_t)n), &err) < 0) {
-            g_mutex_lock(&rs->lock);
+            cv_mutex_lock(&rs->lock);
             if (!rs->error)
                 rs->error = g_steal_pointer(&err);
-            g_mutex_unlock(&rs->lock);
+            cv_mutex_unlock(&rs->lock);
             return -1;
         }
     }
@@ -171,11 +172,11 @@ stream_pump(gpointer data)
     g_autofree guint8 *chunk = g_malloc(REMOTE_STREAM_READ_CHUNK);
     bool reading = true;
     for (;;) {
-        g_mutex_lock(&rs->lock);
+        cv_mutex_lock(&rs->lock);
         stream_forward_in_locked(rs);
         bool stop = rs->stop;
         bool want_out = rs->inbuf->len > 0;
-        g_mutex_unlock(&rs->lock);
+        cv_mutex_unlock(&rs->lock);
         if (stop)
             break;
 
@@ -205,9 +206,9 @@ stream_pump_stop(RemoteStream *rs, bool flush)
 {
     if (!rs->pump)
         return;
-    g_mutex_lock(&rs->lock);
+    cv_mutex_lock(&rs->lock);
     rs->stop = true;
-    g_mutex_unlock(&rs->lock);
+    cv_mutex_unlock(&rs->lock);
     stream_wake(rs);
     g_thread_join(rs->pump);
     rs->pump = NULL;
@@ -234,11 +235,11 @@ stream_recv(CocoonStream *st, char *buf, size_t n, CvError **err)
             return -1;
         }
         /* EOF: the server's end, or its error */
-        g_mutex_lock(&rs->lock);
+        cv_mutex_lock(&rs->lock);
         CvError *e = rs->error;
         if (e)
             stream_error_give(e, err);
-        g_mutex_unlock(&rs->lock);
+        cv_mutex_unlock(&rs->lock);
         return e ? -1 : 0;
     }
 }
@@ -247,13 +248,13 @@ static ssize_t
 stream_send(CocoonStream *st, const char *data, size_t n, CvError **err)
 {
     RemoteStream *rs = st->priv;
-    g_mutex_lock(&rs->lock);
+    cv_mutex_lock(&rs->lock);
     bool closed = rs->eof || rs->sent_end || rs->error;
     if (rs->error)
         stream_error_give(rs->error, err);
     else if (closed)
         cv_error_set(err, VIR_FROM_STREAMS, VIR_ERR_OPERATION_INVALID, "stream is not open");
-    g_mutex_unlock(&rs->lock);
+    cv_mutex_unlock(&rs->lock);
     if (closed)
         return -1;
     size_t done = 0;
@@ -276,7 +277,7 @@ stream_end(CocoonStream *st, int status, CvError **err)
 {
     RemoteStream *rs = st->priv;
     stream_pump_stop(rs, status == CVR_OK);
-    g_mutex_lock(&rs->lock);
+    cv_mutex_lock(&rs->lock);
     if (rs->sent_end || rs->eof || rs->error) {
         /* the server ended it first (or it is already ended): nothing to hand-shake */
         int r = 0;
@@ -285,11 +286,11 @@ stream_end(CocoonStream *st, int status, CvError **err)
             r = -1;
         }
         rs->sent_end = true;
-        g_mutex_unlock(&rs->lock);
+        cv_mutex_unlock(&rs->lock);
         return r;
     }
     rs->sent_end = true;
-    g_mutex_unlock(&rs->lock);
+    cv_mutex_unlock(&rs->lock);
 
     cvr_message_header h = stream_header(rs, status);
     if (remote_conn_send(rs->rc, rpc_message_encode_raw(&h, NULL, 0), err) < 0)
@@ -298,9 +299,9 @@ stream_end(CocoonStream *st, int status, CvError **err)
     gint64 deadline =
         g_get_monotonic_time() + REMOTE_STREAM_CONFIRM_TIMEOUT_S * G_TIME_SPAN_SECOND;
     int r = 0;
-    g_mutex_lock(&rs->lock);
+    cv_mutex_lock(&rs->lock);
     while (!rs->confirmed && rs->routed && !rs->error) {
-        if (!g_cond_wait_until(&rs->cond, &rs->lock, deadline))
+        if (!cv_cond_wait_until(&rs->cond, &rs->lock, deadline))
             break;
     }
     if (status == CVR_OK && rs->error) {
@@ -311,7 +312,7 @@ stream_end(CocoonStream *st, int status, CvError **err)
                      "the server did not confirm the end of the stream");
         r = -1;
     }
-    g_mutex_unlock(&rs->lock);
+    cv_mutex_unlock(&rs->lock);
     return r;
 }
 
@@ -340,9 +341,9 @@ stream_free(void *p)
     if (!rs)
         return;
     stream_pump_stop(rs, false);
-    g_mutex_lock(&rs->lock);
+    cv_mutex_lock(&rs->lock);
     bool open = !rs->sent_end && !rs->eof && !rs->error;
-    g_mutex_unlock(&rs->lock);
+    cv_mutex_unlock(&rs->lock);
     if (open) {
         /* dropped without finish or abort: tell the server, do not wait for it */
         cvr_message_header h = stream_header(rs, CVR_ERROR);
