@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "driver/domain_launch.h"
@@ -41,12 +42,94 @@ stray_pid(pid_t pid, const char *live_dir, size_t live_len)
     return false;
 }
 
+/* A chroot a boot made for its VMM (FC under its jailer): the folder a socket link of the live
+ * directory points into, as (dev, ino), since /proc/PID/root of a process that pivoted into
+ * it in a mount namespace of its own reads "/" but stats as that folder. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    char *jail;    /* its parent, <base>/<exec name>/<id> */
+} StrayRoot;
+
+static void
+stray_root_clear(gpointer p)
+{
+    g_free(((StrayRoot *)p)->jail);
+}
+
+static GArray *
+stray_roots(const char *live_dir)
+{
+    GArray *roots = g_array_new(FALSE, TRUE, sizeof(StrayRoot));
+    g_array_set_clear_func(roots, stray_root_clear);
+    DIR *d = opendir(live_dir);
+    if (!d)
+        return roots;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!g_str_has_suffix(e->d_name, ".sock"))
+            continue;
+        g_autofree char *link = g_build_filename(live_dir, e->d_name, NULL);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        if (!target || !g_path_is_absolute(target))
+            continue;
+        g_autofree char *root = g_path_get_dirname(target);
+        struct stat st;
+        if (strcmp(root, "/") == 0 || stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        StrayRoot r = {.dev = st.st_dev, .ino = st.st_ino, .jail = g_path_get_dirname(root)};
+        g_array_append_val(roots, r);
+    }
+    closedir(d);
+    return roots;
+}
+
+/* Whether pid runs inside one of roots: the VMM itself, or its jailer on the way there
+ * (--id ID and --chroot-base-dir BASE naming that jail, before it changes its root). */
+static bool
+stray_in_root(pid_t pid, const GArray *roots)
+{
+    if (roots->len == 0)
+        return false;
+    g_autofree char *proc_root = g_strdup_printf("/proc/%d/root", (int)pid);
+    struct stat st;
+    bool have_root = stat(proc_root, &st) == 0;
+    g_autofree char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+    g_autofree char *cmd = NULL;
+    gsize len = 0;
+    bool have_cmd = g_file_get_contents(path, &cmd, &len, NULL);
+    for (guint i = 0; i < roots->len; i++) {
+        const StrayRoot *r = &g_array_index(roots, StrayRoot, i);
+        if (have_root && st.st_dev == r->dev && st.st_ino == r->ino)
+            return true;
+        if (!have_cmd)
+            continue;
+        g_autofree char *id = g_path_get_basename(r->jail);
+        g_autofree char *exec_dir = g_path_get_dirname(r->jail);
+        g_autofree char *base = g_path_get_dirname(exec_dir);
+        bool id_seen = false, base_seen = false;
+        const char *prev = NULL;
+        for (gsize off = 0; off < len; off += strlen(cmd + off) + 1) {
+            const char *arg = cmd + off;
+            if (prev && strcmp(prev, "--id") == 0 && strcmp(arg, id) == 0)
+                id_seen = true;
+            if (prev && strcmp(prev, "--chroot-base-dir") == 0 && strcmp(arg, base) == 0)
+                base_seen = true;
+            prev = arg;
+        }
+        if (id_seen && base_seen)
+            return true;
+    }
+    return false;
+}
+
 unsigned int
 launch_strays_stop(const char *live_dir, bool dry_run)
 {
     size_t live_len = strlen(live_dir);
     while (live_len > 1 && live_dir[live_len - 1] == '/')
         live_len--;
+    g_autoptr(GArray) roots = stray_roots(live_dir);
     DIR *d = opendir("/proc");
     if (!d)
         return 0;
@@ -57,7 +140,7 @@ launch_strays_stop(const char *live_dir, bool dry_run)
         long pid = strtol(e->d_name, &end, 10);
         if (pid <= 0 || *end || pid == getpid() || !cv_process_alive((pid_t)pid, 0))
             continue;
-        if (stray_pid((pid_t)pid, live_dir, live_len)) {
+        if (stray_pid((pid_t)pid, live_dir, live_len) || stray_in_root((pid_t)pid, roots)) {
             pid_t p = (pid_t)pid;
             g_array_append_val(found, p);
         }

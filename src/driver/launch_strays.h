@@ -7,7 +7,10 @@
  * or cocoond) after it spawned the console relay, the waiter or the VMM but before it wrote
  * the status that names them. Nothing records their pids, so they are found by what their
  * command lines hold: an argument that is a file of the domain's live directory the boot made
- * for them (the waiter's exit file, a socket: the API's, the console's; CH's "path=SOCK").
+ * for them (the waiter's exit file, a socket: the API's, the console's; CH's "path=SOCK"), or
+ * for a VMM in a chroot (FC under its jailer: its arguments name paths inside), by where they
+ * run: the chroot a socket link of the live directory points into (or, for the jailer on its
+ * way there, its --id and --chroot-base-dir naming it).
  *
  * launch_strays_stop: SIGKILL each such process of live_dir (unless dry_run) and wait until it
  * is gone; returns how many there were. Callers hold the domain's live lock and know the

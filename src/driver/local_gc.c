@@ -245,6 +245,13 @@ gc_live(Gc *gc, const char *root)
             if (n > 0)
                 g_ptr_array_add(gc->items, g_strdup_printf("%s (stopped %u process%s of a "
                                                            "start cut short)", path, n, n == 1 ? "" : "es"));
+            /* and what such a start made outside the folder (FC's jail: its chroot, mounts,
+             * cgroups, the owners it changed); each backend's release finds its own notes */
+            for (int k = 0; k < BACKEND_LAST && !gc->dry_run; k++) {
+                const CocoonBackend *b = backend_by_kind(k);
+                if (b->release)
+                    b->release(path, NULL);
+            }
         }
         if (!active && !persistent) {
             gc_take(gc, lfd, name, path, "live folder of a domain that is not defined");
