@@ -306,6 +306,19 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
     return launch_relay_finish(r, st, err);
 }
 
+/* The mark of a boot under way: no fsync, a crash of the machine ends every process of it */
+static int
+launch_mark_pending(const char *path, CvError **err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot create '%s'", path);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 static int
 launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
              const DomainDef *def, const BackendSnapshotFiles *restore, bool paused,
@@ -319,12 +332,16 @@ launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *back
 
     LaunchRelay r = {
         .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
-    /* before anything is made; and nothing of a boot cut short may hold what this one needs */
+    /* before anything is made; and nothing of a boot cut short may hold what this one needs
+     * (looked for through /proc only when one was: hundreds of files read on a busy host) */
     int rc = launch_check_files(def, err);
-    if (rc == 0)
+    g_autofree char *pending = g_build_filename(p.live, DOMAIN_LAUNCH_PENDING, NULL);
+    if (rc == 0 && access(pending, F_OK) == 0)
         launch_strays_stop(p.live, false);
     if (rc == 0)
         rc = cv_dir_ensure(p.live, 0700, err);
+    if (rc == 0)
+        rc = launch_mark_pending(pending, err);
     if (rc == 0)
         rc = launch_run(store, config, backend, def, restore, paused, &p, &r, &st, err);
     local_console_relay_clear(&r.relay);
@@ -361,6 +378,14 @@ launch_helper_finish(pid_t pid, unsigned long long start_time)
         return;
     if (!cv_process_wait_exit(pid, start_time, LAUNCH_HELPER_EXIT_MS))
         cv_process_stop(pid, start_time, LAUNCH_STOP_TERM_MS, LAUNCH_STOP_KILL_MS, NULL);
+}
+
+void
+domain_launch_settled(DomainStore *store, const char *name)
+{
+    g_autofree char *live = domain_store_live_dir(store, name);
+    g_autofree char *pending = g_build_filename(live, DOMAIN_LAUNCH_PENDING, NULL);
+    unlink(pending);
 }
 
 void

@@ -958,8 +958,8 @@ domain_store_next_id(DomainStore *store, int *ret_id, CvError **err)
     }
     g_autofree char *next = g_strdup_printf("%" G_GUINT64_FORMAT "\n", id + 1);
     g_autofree char *dir = g_build_filename(store->run, "domains", NULL);
-    if (cv_file_write_atomic_at(store->run_domains_fd, dir, NEXT_ID_FILE, next, strlen(next), 0600, 0,
-                                err) < 0)
+    if (cv_file_write_atomic_at(store->run_domains_fd, dir, NEXT_ID_FILE, next, strlen(next), 0600,
+                                CV_FILE_WRITE_VOLATILE, err) < 0)
         return -1;
     *ret_id = (int)id;
     return 0;

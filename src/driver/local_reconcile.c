@@ -153,6 +153,7 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
             local_job_save(job, NULL);
         return -1;
     }
+    domain_launch_settled(priv->store, job->name);
     domain_status_clear(&prior);
     if (keep_id < 0) {
         job_emit(job, VIR_DOMAIN_EVENT_STARTED,

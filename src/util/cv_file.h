@@ -9,7 +9,8 @@
 /*
  * Durable file and directory helpers. Every write is atomic: a temporary file in the same
  * directory, fsync, rename over the target, fsync the directory. A reader therefore sees the
- * old contents or the new ones, never a mix, and a write is on disk when it returns.
+ * old contents or the new ones, never a mix, and a write is on disk when it returns (unless
+ * CV_FILE_WRITE_VOLATILE says the file is live state).
  * Errors are VIR_ERR_SYSTEM_ERROR with the errno and the path (VIR_FROM_NONE).
  */
 
@@ -17,6 +18,10 @@ typedef enum {
     CV_FILE_WRITE_NONE = 0,
     /* leave the directory fsync to the caller (it batches several renames into one) */
     CV_FILE_WRITE_NO_DIR_SYNC = 1 << 0,
+    /* live state, which describes processes of this boot only (a status, the next domain
+     * id): still atomic for every reader, but neither the file nor the directory is
+     * fsync'd, since after a crash of the machine nothing it names is left to describe */
+    CV_FILE_WRITE_VOLATILE = 1 << 1,
 } CvFileWriteFlags;
 
 /**
