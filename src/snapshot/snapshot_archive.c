@@ -398,7 +398,7 @@ writer_open(Writer *w, int out_fd, CvError **err)
         archive_write_add_filter_zstd(w->a) != ARCHIVE_OK ||
         archive_write_set_filter_option(w->a, "zstd", "compression-level", l) != ARCHIVE_OK ||
         archive_write_set_filter_option(w->a, "zstd", "threads", t) != ARCHIVE_OK ||
-        archive_write_set_bytes_per_block(w->a, 64 * 1024) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(w->a, 1024 * 1024) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
         archive_write_open_fd(w->a, out_fd) != ARCHIVE_OK)
         return writer_fail(w, err, "open");
