@@ -1,12 +1,13 @@
 #include "snapshot_archive_priv.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/cv_file.h"
 
 /*
  * What the writer of a snapshot archive sends: the folder walked once, every member with its
@@ -136,42 +137,16 @@ source_new(int dirfd, const char *path, const char *dir_path, off_t size, uint64
     return s;
 }
 
-static gint
-name_cmp(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static GPtrArray *
-dir_names(int dirfd, const char *rel, const char *dir_path, CvError **err)
-{
-    int fd = openat(dirfd, rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
-    if (!d) {
-        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot read directory '%s/%s'", dir_path,
-                           rel ? rel : "");
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            g_ptr_array_add(names, g_strdup(de->d_name));
-    }
-    closedir(d);
-    g_ptr_array_sort(names, name_cmp);
-    return names;
-}
-
 static int
 plan_walk(SnapshotArchivePlan *plan, int dirfd, const char *rel, const char *dir_path,
           CvError **err)
 {
-    g_autoptr(GPtrArray) names = dir_names(dirfd, rel, dir_path, err);
-    if (!names)
+    g_autoptr(GPtrArray) names = cv_dir_names_at(dirfd, rel ? rel : ".");
+    if (!names) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot read directory '%s/%s'", dir_path,
+                           rel ? rel : "");
         return -1;
+    }
     for (guint i = 0; i < names->len; i++) {
         const char *name = names->pdata[i];
         g_autofree char *path = rel ? g_strdup_printf("%s/%s", rel, name) : g_strdup(name);
