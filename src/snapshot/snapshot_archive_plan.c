@@ -59,13 +59,17 @@ segment_add(GArray *segs, off_t off, off_t end, uint64_t *data)
     *data += (uint64_t)(end - off);
 }
 
-/* [off, end) of the mapped file, zero runs of ZERO_RUN_MIN or more left out. */
-static void
+/* [off, end) of the mapped file, zero runs of ZERO_RUN_MIN or more left out. -1 with errno
+ * when the file cannot be read there. */
+static int
 segment_scan(GArray *segs, const unsigned char *map, off_t off, off_t end, uint64_t *data)
 {
-    /* the page tables filled in one call rather than one fault per few pages */
+    /* the page tables filled in one call rather than one fault per few pages; and a read
+     * error is an error here, where touching the page would be a SIGBUS */
     off_t first = off & ~(off_t)(PAGE - 1);
-    (void)madvise((void *)(map + first), (size_t)(end - first), MADV_POPULATE_READ);
+    if (madvise((void *)(map + first), (size_t)(end - first), MADV_POPULATE_READ) < 0 &&
+        errno != EINVAL)
+        return -1;
     off_t start = off, zero = -1, pos = off;
     if (pos % PAGE) /* a partial first page is data */
         pos = MIN(end, (pos | (PAGE - 1)) + 1);
@@ -86,9 +90,11 @@ segment_scan(GArray *segs, const unsigned char *map, off_t off, off_t end, uint6
         start = pos; /* what is left is a partial page, or nothing */
     }
     segment_add(segs, start, end, data);
+    return 0;
 }
 
-/* The data segments of fd (size bytes; map, its mapping, may be NULL: no zero scan). */
+/* The data segments of fd (size bytes; map, its mapping, may be NULL: no zero scan), or
+ * NULL with errno. */
 static GArray *
 file_segments(int fd, off_t size, const unsigned char *map, uint64_t *ret_data)
 {
@@ -104,9 +110,13 @@ file_segments(int fd, off_t size, const unsigned char *map, uint64_t *ret_data)
             start = pos;
         if (end < 0 || end > size)
             end = size;
-        if (map)
-            segment_scan(segs, map, start, end, &data);
-        else
+        if (map && segment_scan(segs, map, start, end, &data) < 0) {
+            int saved = errno;
+            g_array_unref(segs);
+            errno = saved;
+            return NULL;
+        }
+        if (!map)
             segment_add(segs, start, end, &data);
         pos = end;
     }
@@ -133,7 +143,13 @@ source_new(int dirfd, const char *path, const char *dir_path, off_t size, uint64
         }
     }
     s->segments = file_segments(fd, size, s->map, ret_data);
+    int saved = errno;
     close(fd);
+    if (!s->segments) {
+        cv_error_set_errno(err, VIR_FROM_NONE, saved, "cannot read '%s/%s'", dir_path, path);
+        source_free(s);
+        return NULL;
+    }
     return s;
 }
 
