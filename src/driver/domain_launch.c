@@ -306,19 +306,6 @@ launch_run(DomainStore *store, CocoonConfig *config, const CocoonBackend *backen
     return launch_relay_finish(r, st, err);
 }
 
-/* The mark of a boot under way: no fsync, a crash of the machine ends every process of it */
-static int
-launch_mark_pending(const char *path, CvError **err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot create '%s'", path);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
 static int
 launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *backend,
              const DomainDef *def, const BackendSnapshotFiles *restore, bool paused,
@@ -332,25 +319,25 @@ launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *back
 
     LaunchRelay r = {
         .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
-    /* before anything is made; and nothing of a boot cut short may hold what this one needs
-     * (looked for through /proc only when one was: hundreds of files read on a busy host) */
+    /* before anything is made; and nothing of a boot cut short may hold what this one needs */
     int rc = launch_check_files(def, err);
-    g_autofree char *pending = g_build_filename(p.live, DOMAIN_LAUNCH_PENDING, NULL);
-    if (rc == 0 && access(pending, F_OK) == 0)
+    if (rc == 0 && launch_marker_present(p.live))
         launch_strays_stop(p.live, false);
     if (rc == 0)
         rc = cv_dir_ensure(p.live, 0700, err);
     if (rc == 0)
-        rc = launch_mark_pending(pending, err);
+        rc = launch_marker_set(p.live, err);
     if (rc == 0)
         rc = launch_run(store, config, backend, def, restore, paused, &p, &r, &st, err);
     local_console_relay_clear(&r.relay);
-    launch_prep_clear(&p);
     if (rc < 0) {
         domain_launch_teardown(store, def->name, &st);
+        launch_marker_clear(p.live);
         domain_status_clear(&st);
-        return -1;
     }
+    launch_prep_clear(&p);
+    if (rc < 0)
+        return -1;
     *ret_st = st;
     return 0;
 }
@@ -384,8 +371,7 @@ void
 domain_launch_settled(DomainStore *store, const char *name)
 {
     g_autofree char *live = domain_store_live_dir(store, name);
-    g_autofree char *pending = g_build_filename(live, DOMAIN_LAUNCH_PENDING, NULL);
-    unlink(pending);
+    launch_marker_clear(live);
 }
 
 void

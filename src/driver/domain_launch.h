@@ -23,10 +23,6 @@
 #define DOMAIN_LAUNCH_NOTES "vmm.notes"
 /* A shutdown's escalation, for the waiter: "SHUTDOWN_MS TERM_MS". */
 #define DOMAIN_LAUNCH_STOP "vmm.stop"
-/* A boot under way: made before its first process, removed once the status names them
- * (domain_launch_settled) or by the teardown. Found by the next launch, it says a boot was
- * cut short and may have left processes nothing records (launch_strays.h). */
-#define DOMAIN_LAUNCH_PENDING "launch.pending"
 
 /* What the waiter notes (tools/waiter/cocoon-vmm-waiter.c). */
 #define DOMAIN_LAUNCH_NOTE_SHUTDOWN_TIMEOUT "shutdown-timeout" /* it stopped the VMM */
@@ -56,8 +52,8 @@ int domain_launch_restore(DomainStore *store, CocoonConfig *config, const Cocoon
                           DomainStatus *ret_st, CvError **err);
 
 /**
- * domain_launch_settled: the status saved after a launch names its processes now: forget
- * the boot under way (DOMAIN_LAUNCH_PENDING). Best effort.
+ * domain_launch_settled: the status naming a boot's processes is written (or the boot is torn
+ * down): drop the marker that makes the next start look for strays of a boot cut short.
  */
 void domain_launch_settled(DomainStore *store, const char *name);
 

@@ -104,7 +104,8 @@ domain_status_load_at(int run_domains_fd, const char *name, DomainStatus *ret_st
         error_pass(err, rerr);
         return -1;
     }
-    if (len == 0) { /* written unsynced (live state), the machine crashed: nothing runs */
+    if (len == 0) {
+        /* a status written just before a power cut (they are not synced): no VM survived it */
         domain_status_init(ret_st);
         return 0;
     }
@@ -187,11 +188,6 @@ domain_status_save(const char *live_dir, const DomainStatus *st, CvError **err)
         g_key_file_set_string(kf, GROUP, "stop-intent", intent_keys[st->stop_intent]);
     gsize len = 0;
     g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
-    int dirfd = cv_dir_open(live_dir, err);
-    if (dirfd < 0)
-        return -1;
-    int rc = cv_file_write_atomic_at(dirfd, live_dir, DOMAIN_STATUS_FILE, data, len, 0600,
-                                     CV_FILE_WRITE_VOLATILE, err);
-    close(dirfd);
-    return rc;
+    g_autofree char *path = g_build_filename(live_dir, DOMAIN_STATUS_FILE, NULL);
+    return cv_file_write_volatile(path, data, len, 0600, err);
 }

@@ -123,17 +123,31 @@ cv_file_write_atomic_at(int dirfd, const char *dir_path, const char *name, const
     return cv_file_tmp_commit_at(dirfd, dir_path, tmp, name, flags, err);
 }
 
-int
-cv_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode, CvError **err)
+static int
+write_atomic_path(const char *path, const char *data, size_t len, mode_t mode,
+                  unsigned int flags, CvError **err)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
     int dirfd = cv_dir_open(dir, err);
     if (dirfd < 0)
         return -1;
-    int ret = cv_file_write_atomic_at(dirfd, dir, base, data, len, mode, 0, err);
+    int ret = cv_file_write_atomic_at(dirfd, dir, base, data, len, mode, flags, err);
     close(dirfd);
     return ret;
+}
+
+int
+cv_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode, CvError **err)
+{
+    return write_atomic_path(path, data, len, mode, 0, err);
+}
+
+int
+cv_file_write_volatile(const char *path, const char *data, size_t len, mode_t mode,
+                       CvError **err)
+{
+    return write_atomic_path(path, data, len, mode, CV_FILE_WRITE_VOLATILE, err);
 }
 
 int
