@@ -90,7 +90,12 @@ def until_banner(conn, dom, timeout=5.0):
     virt-manager): seconds, or None if it did not come within timeout."""
     st = conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
     t0 = time.perf_counter()
-    dom.openConsole(None, st, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+    try:
+        dom.openConsole(None, st, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+    except libvirt.libvirtError as e:
+        print(f"  {conn.getURI().split(':')[0]}: openConsole failed: {e}; "
+              f"state {dom.state()}", flush=True)
+        return None
     buf = b""
     try:
         while time.perf_counter() - t0 < timeout:

@@ -1,6 +1,5 @@
 #include "local_cocoon.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -71,32 +70,12 @@ old_enough(int dirfd, const char *name)
            time(NULL) - st.st_mtime >= GC_TMP_AGE_S;
 }
 
-static gint
-name_cmp(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dirfd (no "." / ".."), sorted. */
+/* The names in dirfd (no "." / ".."), sorted; none when it cannot be read. */
 static GPtrArray *
 dir_names_sorted(int dirfd)
 {
-    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-    int dup = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
-    if (!d) {
-        if (dup >= 0)
-            close(dup);
-        return names;
-    }
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            g_ptr_array_add(names, g_strdup(de->d_name));
-    }
-    closedir(d);
-    g_ptr_array_sort(names, name_cmp);
-    return names;
+    GPtrArray *names = cv_dir_names_at(dirfd, ".");
+    return names ? names : g_ptr_array_new_with_free_func(g_free);
 }
 
 /* Open base/sub (NULL: base) and list it: the fd (-1 when it is not there), its path into

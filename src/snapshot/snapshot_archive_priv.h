@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "snapshot/snapshot_archive.h"
 
@@ -26,6 +27,7 @@ typedef struct {
     GPtrArray *members; /* of SnapshotArchiveMember, in archive order */
 } SnapshotArchiveManifest;
 
+void snapshot_archive_member_free(gpointer member);
 void snapshot_archive_manifest_free(SnapshotArchiveManifest *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SnapshotArchiveManifest, snapshot_archive_manifest_free)
 
@@ -41,3 +43,28 @@ SnapshotArchiveManifest *snapshot_archive_manifest_parse(const char *text, CvErr
  */
 bool snapshot_archive_path_ok(const char *rel);
 
+
+/* ---- the writer's plan (snapshot_archive_plan.c) ---- */
+
+typedef struct {
+    off_t off, len;
+} SnapshotArchiveSegment;
+
+typedef struct {
+    GArray *segments; /* of SnapshotArchiveSegment, in order: the data to send */
+    void *map;        /* the whole file mapped read-only, or NULL: read it */
+    size_t map_len;
+} SnapshotArchiveSource;
+
+typedef struct {
+    SnapshotArchiveManifest *manifest; /* the caller's; members are appended, in archive order */
+    GPtrArray *sources; /* SnapshotArchiveSource per member (NULL for a directory) */
+} SnapshotArchivePlan;
+
+/**
+ * snapshot_archive_plan: walk the folder dirfd (dir_path in errors) into plan->manifest
+ * (members, data bytes) and plan->sources (new). Only regular files and directories are
+ * taken. 0 or -1 with *err; plan->sources is to be unref'd either way.
+ */
+int snapshot_archive_plan(int dirfd, const char *dir_path, SnapshotArchivePlan *plan,
+                          CvError **err);

@@ -288,6 +288,35 @@ dir_empty_fd(int fd, const char *name, const char *keep_suffix, CvError **err)
     return ret;
 }
 
+static gint
+name_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *
+cv_dir_names_at(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
+        return NULL;
+    }
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            g_ptr_array_add(names, g_strdup(de->d_name));
+    }
+    closedir(d);
+    g_ptr_array_sort(names, name_cmp);
+    return names;
+}
+
 int
 cv_dir_empty_at(int dirfd, const char *name, const char *keep_suffix, CvError **err)
 {

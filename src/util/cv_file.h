@@ -1,5 +1,6 @@
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -94,6 +95,13 @@ int cv_dir_ensure(const char *path, mode_t mode, CvError **err);
  * keep_suffix (NULL: none). Goes on past a failure; 0, or -1 with *err set by the first one.
  */
 int cv_dir_empty_at(int dirfd, const char *name, const char *keep_suffix, CvError **err);
+
+/**
+ * cv_dir_names_at: the names in the directory `name` under dirfd ("." for dirfd itself; not
+ * followed when a symbolic link), "." and ".." left out, sorted (strcmp). A new array of
+ * strings, or NULL with errno set.
+ */
+GPtrArray *cv_dir_names_at(int dirfd, const char *name);
 
 /**
  * cv_dir_remove_tree_at: remove `name` under dirfd and everything below it (no symlink is

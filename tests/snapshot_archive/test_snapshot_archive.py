@@ -130,6 +130,37 @@ class ExportImport(Base):
         self.assertLess(allocated(os.path.join(out, "s1", "memory")), 8 * MIB)
         self.assertLess(os.path.getsize(self.archive), 6 * MIB)
 
+    def test_zero_pages_travel_as_holes(self):
+        # a full snapshot's memory file holds every guest page, zero ones written out: runs
+        # of them are stored as holes, and both GNU tar and an import restore them as such
+        mem = os.path.join(self.snapdir, "memory")
+        with open(mem, "r+b") as f:
+            f.seek(8 * MIB)
+            f.write(bytes(6 * MIB))                       # written zeros: 6 MiB of data
+            f.seek(20 * MIB)                              # a short zero run inside data
+            f.write(os.urandom(64 * 1024) + bytes(16 * 1024) + os.urandom(64 * 1024))
+            f.seek(64 * MIB - 3 * MIB)
+            f.write(os.urandom(1000) + bytes(3 * MIB - 1000))   # zeros up to the end
+        before = allocated(mem)
+        self.assertGreater(before, 12 * MIB)
+        rc, _, err = virsh(self.u1, "snapshot-export", "fc-minimal", "s1", self.archive)
+        self.assertEqual(rc, 0, err)
+        with open(mem, "rb") as f:
+            want = f.read()
+        out = os.path.join(self.tmp, "gnu")
+        os.mkdir(out)
+        subprocess.run(["tar", "--zstd", "-xf", self.archive, "-C", out], check=True)
+        rc, _, err = virsh(self.u2, "snapshot-import", self.archive)
+        self.assertEqual(rc, 0, err)
+        for got in (os.path.join(out, "s1", "memory"),
+                    os.path.join(self.r2, "domains", "fc-minimal", "snapshots", "s1", "memory")):
+            with open(got, "rb") as f:
+                self.assertEqual(f.read(), want, got)
+            # the 6 MiB and 3 MiB zero runs are holes; the data (~3.2 MiB) and the short run
+            # are not
+            self.assertLess(allocated(got), before - 8 * MIB, got)
+            self.assertGreater(allocated(got), 3 * MIB, got)
+
     def test_import_on_another_root(self):
         rc, out, err = virsh(self.u2, "snapshot-import", self.archive)
         self.assertEqual(rc, 0, err)
