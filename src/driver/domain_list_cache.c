@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
+#include "util/cv_sync.h"
 
 /* What counts as a change: everything but reads (our own listings open and read the files). */
 #define LIST_WATCH_MASK                                                                           \
@@ -108,7 +109,7 @@ cache_drain(DomainListCache *c)
 GPtrArray *
 domain_list_cache_get(DomainListCache *cache, guint64 *ret_gen)
 {
-    g_mutex_lock(&cache->lock);
+    cv_mutex_lock(&cache->lock);
     cache_drain(cache);
     GPtrArray *out = NULL;
     if (!cache->dirty && cache->items) {
@@ -119,7 +120,7 @@ domain_list_cache_get(DomainListCache *cache, guint64 *ret_gen)
         cache->dirty = false;
         *ret_gen = ++cache->gen;
     }
-    g_mutex_unlock(&cache->lock);
+    cv_mutex_unlock(&cache->lock);
     return out;
 }
 
@@ -127,7 +128,7 @@ void
 domain_list_cache_watch(DomainListCache *cache, const char *name)
 {
     g_autofree char *path = g_build_filename(cache->domains_path, name, NULL);
-    g_mutex_lock(&cache->lock);
+    cv_mutex_lock(&cache->lock);
     int wd = inotify_add_watch(cache->ifd, path, LIST_WATCH_MASK | IN_ONLYDIR);
     gpointer old = NULL;
     g_hash_table_add(cache->seen, g_strdup(name));
@@ -142,13 +143,13 @@ domain_list_cache_watch(DomainListCache *cache, const char *name)
     } else {
         g_hash_table_insert(cache->watched, g_strdup(name), GINT_TO_POINTER(wd));
     }
-    g_mutex_unlock(&cache->lock);
+    cv_mutex_unlock(&cache->lock);
 }
 
 void
 domain_list_cache_put(DomainListCache *cache, guint64 gen, GPtrArray *items)
 {
-    g_mutex_lock(&cache->lock);
+    cv_mutex_lock(&cache->lock);
     cache_drain(cache);
     if (gen == cache->gen && !cache->dirty) {
         /* directories the rebuild passed over stay watched: one without a readable
@@ -164,5 +165,5 @@ domain_list_cache_put(DomainListCache *cache, guint64 gen, GPtrArray *items)
         }
         cache->items = items_copy(items);
     }
-    g_mutex_unlock(&cache->lock);
+    cv_mutex_unlock(&cache->lock);
 }

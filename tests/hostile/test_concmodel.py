@@ -1,7 +1,7 @@
 """The concurrency test's model check (concmodel.linearize) itself: it accepts histories a
 correct driver can give and rejects the ones the bugs it found gave (a start that succeeded
 while lookups said the domain was gone; a transient domain seen shut off), so that
-hostile-concurrency passing means something."""
+the concurrency suite passing means something."""
 
 import os
 import sys
