@@ -18,8 +18,11 @@
  *    input is not parsed until the socket has taken it; the client's writes stop in turn.
  * The thread records its result, then closes its end: the loop sees EOF (export) or the
  * hang-up (import) and ends the stream with the result. A client gone mid-way closes the
- * loop's end: the export fails on EPIPE, the import on its cut-short archive.
+ * loop's end: the export fails on EPIPE, the import on its cut-short archive. The thread sends
+ * the driver's progress as MESSAGE packets of the stream (whole percents, 10 a second at most).
  */
+
+#define ARCHIVE_PROGRESS_INTERVAL_US 100000
 
 struct RpcArchiveJob {
     gint refs;
@@ -33,6 +36,11 @@ struct RpcArchiveJob {
     char *new_name;    /* import, may be NULL */
     unsigned int flags;
     int fd; /* the thread's end */
+    RpcClient *client; /* ref: where progress goes */
+    guint serial;
+    int proc;
+    int last_pct;      /* the thread's: progress sent */
+    gint64 last_us;
 
     GMutex lock;
     /* under lock */
@@ -61,6 +69,8 @@ job_free(RpcArchiveJob *job)
     g_free(job->result_snap);
     g_free(job->pend);
     cv_error_free(job->err);
+    if (job->client)
+        rpc_client_unref(job->client);
     g_mutex_clear(&job->lock);
     g_free(job);
 }
@@ -83,6 +93,29 @@ rpc_archive_wait_all(RpcServer *srv)
 
 /* ---- the thread ---------------------------------------------------------------------------- */
 
+static void
+archive_progress(unsigned long long done, unsigned long long total, void *opaque)
+{
+    RpcArchiveJob *job = opaque;
+    int pct = total ? (int)(done * 100 / total) : 100;
+    gint64 now = g_get_monotonic_time();
+    if (pct == job->last_pct ||
+        (now - job->last_us < ARCHIVE_PROGRESS_INTERVAL_US && pct != 100))
+        return;
+    job->last_pct = pct;
+    job->last_us = now;
+    cvr_cocoon_archive_progress body = {.done = done, .total = total};
+    cvr_message_header h = {.prog = CVR_COCOON_PROGRAM,
+                            .vers = CVR_COCOON_VERSION,
+                            .proc = job->proc,
+                            .type = CVR_MESSAGE,
+                            .serial = job->serial,
+                            .status = CVR_OK};
+    rpc_client_send(job->client,
+                    rpc_message_encode(&h, (xdrproc_t)xdr_cvr_cocoon_archive_progress, &body,
+                                       NULL));
+}
+
 static gpointer
 archive_thread(gpointer data)
 {
@@ -90,11 +123,13 @@ archive_thread(gpointer data)
     CvError *err = NULL;
     CocoonDomain *dom = NULL;
     char *snap = NULL;
+    CocoonProgress progress = {.func = archive_progress, .opaque = job};
+    job->last_pct = -1;
     if (job->import)
         dom = job->conn->driver->cocoonSnapshotImport(job->conn, job->dom_name, job->fd,
-                                                      job->new_name, NULL, job->flags, &snap,
-                                                      &err);
-    else if (job->conn->driver->cocoonSnapshotExport(job->dom, job->snap, job->fd, NULL,
+                                                      job->new_name, &progress, job->flags,
+                                                      &snap, &err);
+    else if (job->conn->driver->cocoonSnapshotExport(job->dom, job->snap, job->fd, &progress,
                                                      job->flags, &err) < 0 && !err)
         cv_error_set(&err, VIR_FROM_RPC, VIR_ERR_INTERNAL_ERROR, "the export failed");
     if (job->import && !dom && !err)
@@ -131,6 +166,9 @@ archive_start(RpcCall *call, RpcArchiveJob *job, CvError **err)
     job->fd = sv[1];
     job->srv = call->srv;
     job->conn = call->conn;
+    job->client = rpc_client_ref(call->client);
+    job->serial = call->hdr->serial;
+    job->proc = call->hdr->proc;
 
     RpcStream *s = g_new0(RpcStream, 1);
     s->prog = CVR_COCOON_PROGRAM;

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "remote_priv.h"
@@ -11,8 +10,8 @@
  * them to fd; a queue over REMOTE_ARCHIVE_HIGH_WATER stops the reader until it drains, so the
  * client holds a few chunks while the socket's back-pressure reaches the server. Import: the
  * caller's thread reads fd and sends chunks (the socket's back-pressure slows it), then the end,
- * and waits for the server's answer. Progress counts the bytes of the archive: an export's
- * total is unknown here (0), an import's is the file's size when fd is a regular file.
+ * and waits for the server's answer. Progress is the server's (its MESSAGE packets), drawn on
+ * the caller's thread as it comes.
  */
 
 #define REMOTE_ARCHIVE_HIGH_WATER (4 * CVR_STREAM_CHUNK_MAX)
@@ -30,6 +29,8 @@ typedef struct {
     CvError *error;
     guint8 *result; /* import: the body of the server's OK */
     size_t result_len;
+    bool progressed; /* done/total are news */
+    unsigned long long done, total;
 } RemoteArchive;
 
 /* The reader thread, under the connection's lock: record only. */
@@ -39,6 +40,20 @@ archive_packet(const cvr_message_header *hdr, const guint8 *body, size_t len,
 {
     RemoteArchive *ra = opaque;
     bool hold = false;
+    cvr_cocoon_archive_progress prog;
+    if (hdr && hdr->type == CVR_MESSAGE) {
+        g_autoptr(CvError) perr = NULL;
+        if (rpc_message_decode_body(body, len, (xdrproc_t)xdr_cvr_cocoon_archive_progress, &prog,
+                                    sizeof(prog), &perr) < 0)
+            return false;
+        g_mutex_lock(&ra->lock);
+        ra->done = prog.done;
+        ra->total = prog.total;
+        ra->progressed = true;
+        g_cond_broadcast(&ra->cond);
+        g_mutex_unlock(&ra->lock);
+        return false;
+    }
     g_mutex_lock(&ra->lock);
     if (ra->ended) {
         /* nothing after the end */
@@ -113,12 +128,19 @@ archive_send_status(RemoteArchive *ra, int proc, int status, CvError **err)
     return remote_conn_send(ra->rc, rpc_message_encode_raw(&h, NULL, 0), err);
 }
 
+/* Draw the server's latest progress if it is news; ra->lock held (dropped meanwhile). */
 static void
-progress_report(const CocoonProgress *progress, unsigned long long done,
-                unsigned long long total)
+progress_report_locked(RemoteArchive *ra, const CocoonProgress *progress)
 {
-    if (progress && progress->func)
-        progress->func(done, total, progress->opaque);
+    if (!ra->progressed)
+        return;
+    ra->progressed = false;
+    unsigned long long done = ra->done, total = ra->total;
+    if (!progress || !progress->func)
+        return;
+    g_mutex_unlock(&ra->lock);
+    progress->func(done, total, progress->opaque);
+    g_mutex_lock(&ra->lock);
 }
 
 static int
@@ -148,11 +170,14 @@ remote_cocoon_snapshot_export(CocoonDomain *dom, const char *snap, int fd,
     if (archive_call(&ra, CVR_COCOON_PROC_SNAPSHOT_EXPORT,
                      (xdrproc_t)xdr_cvr_cocoon_snapshot_export_args, &args, err) < 0)
         goto out;
-    unsigned long long done = 0;
     for (;;) {
         g_mutex_lock(&ra.lock);
-        while (g_queue_is_empty(&ra.chunks) && !ra.ended)
+        for (;;) {
+            progress_report_locked(&ra, progress);
+            if (!g_queue_is_empty(&ra.chunks) || ra.ended)
+                break;
             g_cond_wait(&ra.cond, &ra.lock);
+        }
         GBytes *chunk = g_queue_pop_head(&ra.chunks);
         if (chunk)
             ra.queued -= g_bytes_get_size(chunk);
@@ -175,8 +200,6 @@ remote_cocoon_snapshot_export(CocoonDomain *dom, const char *snap, int fd,
             archive_send_status(&ra, CVR_COCOON_PROC_SNAPSHOT_EXPORT, CVR_ERROR, &aerr);
             goto out;
         }
-        done += len;
-        progress_report(progress, done, 0);
     }
     if (ra.error) {
         if (err && !*err)
@@ -193,9 +216,6 @@ out:
 static int
 import_send(RemoteArchive *ra, int fd, const CocoonProgress *progress, CvError **err)
 {
-    struct stat st;
-    unsigned long long total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0;
-    unsigned long long done = 0;
     g_autofree guint8 *buf = g_malloc(CVR_STREAM_CHUNK_MAX);
     cvr_message_header h = {.prog = CVR_COCOON_PROGRAM,
                             .vers = CVR_COCOON_VERSION,
@@ -205,6 +225,7 @@ import_send(RemoteArchive *ra, int fd, const CocoonProgress *progress, CvError *
                             .status = CVR_CONTINUE};
     for (;;) {
         g_mutex_lock(&ra->lock);
+        progress_report_locked(ra, progress);
         bool ended = ra->ended;
         g_mutex_unlock(&ra->lock);
         if (ended)
@@ -222,8 +243,6 @@ import_send(RemoteArchive *ra, int fd, const CocoonProgress *progress, CvError *
             return archive_send_status(ra, CVR_COCOON_PROC_SNAPSHOT_IMPORT, CVR_OK, err);
         if (remote_conn_send(ra->rc, rpc_message_encode_raw(&h, buf, (size_t)n), err) < 0)
             return -1;
-        done += (unsigned long long)n;
-        progress_report(progress, total ? MIN(done, total) : done, total);
     }
 }
 
@@ -243,8 +262,12 @@ remote_cocoon_snapshot_import(CocoonConn *conn, const char *dom_name, int fd,
         import_send(&ra, fd, progress, err) < 0)
         goto out;
     g_mutex_lock(&ra.lock);
-    while (!ra.ended)
+    for (;;) {
+        progress_report_locked(&ra, progress);
+        if (ra.ended)
+            break;
         g_cond_wait(&ra.cond, &ra.lock);
+    }
     g_mutex_unlock(&ra.lock);
     if (ra.error) {
         if (err && !*err)

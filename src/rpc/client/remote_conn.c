@@ -203,8 +203,17 @@ conn_route(RemoteConn *rc, const cvr_message_header *hdr, guint8 *buf, size_t le
         break;
     }
     case CVR_MESSAGE:
-        if (hdr->prog == CVR_REMOTE_PROGRAM && rc->on_message)
+        if (hdr->prog == CVR_REMOTE_PROGRAM && rc->on_message) {
             rc->on_message(rc, hdr, body, body_len, rc->opaque);
+        } else if (hdr->prog == CVR_COCOON_PROGRAM) {
+            /* Cocoon's messages belong to the stream of their serial (progress) */
+            g_mutex_lock(&rc->lock);
+            RemoteStreamRoute *r =
+                g_hash_table_lookup(rc->streams, GUINT_TO_POINTER(hdr->serial));
+            if (r)
+                r->fn(hdr, body, body_len, NULL, r->opaque);
+            g_mutex_unlock(&rc->lock);
+        }
         break;
     default:
         break; /* nothing else is meant for a client */

@@ -26,8 +26,8 @@ typedef void (*RemoteMessageFunc)(RemoteConn *rc, const cvr_message_header *hdr,
                                   const guint8 *body, size_t len, void *opaque);
 
 /*
- * A STREAM packet for a stream registered with remote_conn_stream_add, on the reader thread;
- * hdr is NULL when the connection is lost (err says how). Runs under the connection's lock:
+ * A STREAM packet for a stream registered with remote_conn_stream_add (or a MESSAGE of Cocoon's
+ * program with its serial, hdr->type says which), on the reader thread; hdr is NULL when the connection is lost (err says how). Runs under the connection's lock:
  * it must only record what happened. true: the stream has enough queued, the reader reads
  * nothing more until remote_conn_stream_release (or the stream's removal).
  */

@@ -66,6 +66,8 @@ stream_packet(const cvr_message_header *hdr, const guint8 *body, size_t len,
               const CvError *lost, void *opaque)
 {
     RemoteStream *rs = opaque;
+    if (hdr && hdr->type != CVR_STREAM)
+        return false;
     g_mutex_lock(&rs->lock);
     if (!hdr) {
         if (!rs->eof && !rs->error && !rs->confirmed) {
