@@ -38,8 +38,9 @@ static bool run_editor(const char *path)
     return true;
 }
 
-/* One key from the terminal on stdin, without waiting for a newline; EOF on error. */
-static int read_key(void)
+/* Print prompt, then one key from the terminal on stdin, not echoed, without waiting for a
+ * newline; EOF on error. */
+static int read_key(const char *prompt)
 {
     struct termios saved, raw;
     if (tcgetattr(STDIN_FILENO, &saved) < 0)
@@ -50,6 +51,9 @@ static int read_key(void)
     raw.c_cc[VTIME] = 0;
     if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
         return EOF;
+    /* the terminal is raw before the prompt shows: a key typed at once is not echoed */
+    fputs(prompt, stdout);
+    fflush(stdout);
     unsigned char c;
     ssize_t n;
     do {
@@ -66,9 +70,7 @@ static int ask_again(void)
     if (!isatty(STDIN_FILENO))
         return 'n';
     for (;;) {
-        printf("Failed. Try again? [y,n,f,?]: ");
-        fflush(stdout);
-        int c = read_key();
+        int c = read_key("Failed. Try again? [y,n,f,?]: ");
         if (c == EOF || c == 4 /* ^D */)
             c = 'n';
         c = g_ascii_tolower(c);
