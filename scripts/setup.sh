@@ -8,13 +8,13 @@ packages=(
     # build
     build-essential meson ninja-build pkg-config
     libxml2-dev libjson-c-dev libarchive-dev libzstd-dev
-    libnl-3-dev libnl-route-3-dev libglib2.0-dev libtirpc-dev rpcsvc-proto libvirt-dev
+    libnl-3-dev libnl-route-3-dev libglib2.0-dev zlib1g-dev libtirpc-dev rpcsvc-proto libvirt-dev
     musl-tools  # the VMM waiter, static on musl: see tools/waiter/meson.build
     scdoc       # the man pages (doc/*.scd), rendered at build time
     clang libclang-rt-14-dev  # libFuzzer + sanitizer runtimes of the fuzz build (tests/fuzz)
     # run and test with real clients
     libvirt-clients libxml2-utils python3 python3-libvirt python3-jsonschema python3-yaml
-    tmux socat tar zstd iproute2 valgrind
+    tmux socat tar zstd iproute2 valgrind strace
     btrfs-progs  # host-overlay: a reflink overlay on a btrfs loop device
     iputils-ping  # real-linux: the host pings the guest
     virt-manager xvfb xauth x11-apps dbus

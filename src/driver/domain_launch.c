@@ -321,19 +321,23 @@ launch_start(DomainStore *store, CocoonConfig *config, const CocoonBackend *back
         .live = p.live, .pty_master = -1, .relay = {.ready_fd = -1, .stderr_fd = -1}};
     /* before anything is made; and nothing of a boot cut short may hold what this one needs */
     int rc = launch_check_files(def, err);
-    if (rc == 0)
+    if (rc == 0 && launch_marker_present(p.live))
         launch_strays_stop(p.live, false);
     if (rc == 0)
         rc = cv_dir_ensure(p.live, 0700, err);
     if (rc == 0)
+        rc = launch_marker_set(p.live, err);
+    if (rc == 0)
         rc = launch_run(store, config, backend, def, restore, paused, &p, &r, &st, err);
     local_console_relay_clear(&r.relay);
-    launch_prep_clear(&p);
     if (rc < 0) {
         domain_launch_teardown(store, def->name, &st);
+        launch_marker_clear(p.live);
         domain_status_clear(&st);
-        return -1;
     }
+    launch_prep_clear(&p);
+    if (rc < 0)
+        return -1;
     *ret_st = st;
     return 0;
 }
@@ -361,6 +365,13 @@ launch_helper_finish(pid_t pid, unsigned long long start_time)
         return;
     if (!cv_process_wait_exit(pid, start_time, LAUNCH_HELPER_EXIT_MS))
         cv_process_stop(pid, start_time, LAUNCH_STOP_TERM_MS, LAUNCH_STOP_KILL_MS, NULL);
+}
+
+void
+domain_launch_settled(DomainStore *store, const char *name)
+{
+    g_autofree char *live = domain_store_live_dir(store, name);
+    launch_marker_clear(live);
 }
 
 void

@@ -52,6 +52,12 @@ int domain_launch_restore(DomainStore *store, CocoonConfig *config, const Cocoon
                           DomainStatus *ret_st, CvError **err);
 
 /**
+ * domain_launch_settled: the status naming a boot's processes is written (or the boot is torn
+ * down): drop the marker that makes the next start look for strays of a boot cut short.
+ */
+void domain_launch_settled(DomainStore *store, const char *name);
+
+/**
  * domain_launch_teardown: stop what st records (VMM, relay; SIGTERM then SIGKILL when still
  * alive) and remove what it made: TAPs, overlays, sockets, the exit file, the status and the
  * live definition. The log stays. Best effort: never fails.

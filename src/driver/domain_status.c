@@ -104,6 +104,11 @@ domain_status_load_at(int run_domains_fd, const char *name, DomainStatus *ret_st
         error_pass(err, rerr);
         return -1;
     }
+    if (len == 0) {
+        /* a status written just before a power cut (they are not synced): no VM survived it */
+        domain_status_init(ret_st);
+        return 0;
+    }
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) gerr = NULL;
     if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
@@ -184,5 +189,5 @@ domain_status_save(const char *live_dir, const DomainStatus *st, CvError **err)
     gsize len = 0;
     g_autofree char *data = g_key_file_to_data(kf, &len, NULL);
     g_autofree char *path = g_build_filename(live_dir, DOMAIN_STATUS_FILE, NULL);
-    return cv_file_write_atomic(path, data, len, 0600, err);
+    return cv_file_write_volatile(path, data, len, 0600, err);
 }

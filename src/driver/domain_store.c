@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "driver/domain_def_cache.h"
+#include "driver/domain_list_cache.h"
 #include "driver/driver_nowait.h"
 #include "util/cv_file.h"
 #include "util/cv_lock.h"
@@ -39,6 +40,9 @@ struct DomainStore {
     int trash_fd;
     int run_domains_fd;
     DomainDefCache *defs; /* the definitions read lately (domain_def_cache.h) */
+    char *autostart_path;
+    gint listings;         /* how many listings this process made */
+    gsize list_cache_once; /* 0: not tried; 1: none to be had; else the DomainListCache */
 };
 
 void
@@ -197,6 +201,7 @@ domain_store_open(const char *root, const char *run, CvError **err)
     store->root = g_strdup(root);
     store->run = g_strdup(run);
     store->domains_path = g_build_filename(root, "domains", NULL);
+    store->autostart_path = g_build_filename(root, "autostart", NULL);
 
     if (cv_dir_ensure(root, 0700, err) < 0 || cv_dir_ensure(run, 0700, err) < 0)
         return NULL;
@@ -218,6 +223,9 @@ domain_store_free(DomainStore *store)
     if (!store)
         return;
     domain_def_cache_free(store->defs); /* it borrows the fds */
+    if (store->list_cache_once > 1)
+        domain_list_cache_free((DomainListCache *)store->list_cache_once);
+    g_free(store->autostart_path);
     int fds[] = {store->domains_fd, store->autostart_fd, store->byuuid_fd, store->trash_fd,
                  store->run_domains_fd};
     for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
@@ -566,8 +574,25 @@ store_list_uuid(int dirfd, const char *rel, const char *name, GHashTable *indexe
     return store_read_uuid(dirfd, rel, name, uuid, NULL);
 }
 
-int
-domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
+/*
+ * The list cache of a process that lists more than once (a daemon, a session); a one-shot
+ * command lists once and pays for no watches.
+ */
+static DomainListCache *
+store_list_cache(DomainStore *store)
+{
+    if (g_atomic_int_add(&store->listings, 1) < 1)
+        return NULL;
+    if (g_once_init_enter(&store->list_cache_once)) {
+        DomainListCache *c = domain_list_cache_new(store->domains_path, store->autostart_path);
+        g_once_init_leave(&store->list_cache_once, c ? (gsize)c : 1);
+    }
+    return store->list_cache_once > 1 ? (DomainListCache *)store->list_cache_once : NULL;
+}
+
+/* The defined domains, scanned: their names, uuids and autostart flags. */
+static int
+store_list_defined(DomainStore *store, DomainListCache *cache, GPtrArray *items, CvError **err)
 {
     g_autoptr(GHashTable) autostart = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     DIR *dir = dir_reopen(store->autostart_fd);
@@ -579,11 +604,7 @@ domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
     if (dir)
         closedir(dir);
 
-    g_autoptr(GPtrArray) entries =
-        g_ptr_array_new_with_free_func((GDestroyNotify)domain_store_entry_free);
-    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GHashTable) indexed = store_index_files(store);
-
     if (!(dir = dir_reopen(store->domains_fd))) {
         cv_error_set_errno(err, VIR_FROM_CH, errno, "cannot read directory '%s'",
                            store->domains_path);
@@ -592,22 +613,54 @@ domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
     while ((de = readdir(dir))) {
         if (!dirent_is_name(de))
             continue;
-        DomainStoreEntry *e = g_new0(DomainStoreEntry, 1);
-        domain_status_init(&e->status);
+        if (cache)
+            domain_list_cache_watch(cache, de->d_name);
+        DomainListItem *it = g_new0(DomainListItem, 1);
         g_autofree char *rel = g_build_filename(de->d_name, DOMAIN_DEF_FILE, NULL);
         /* A definition that cannot be read is left out of listings, like libvirt does with
          * a config it cannot load; lookups by name report it. */
-        if (store_list_uuid(store->domains_fd, rel, de->d_name, indexed, e->uuid) <= 0) {
-            domain_store_entry_free(e);
+        if (store_list_uuid(store->domains_fd, rel, de->d_name, indexed, it->uuid) <= 0) {
+            domain_list_item_free(it);
             continue;
         }
-        e->name = g_strdup(de->d_name);
+        it->name = g_strdup(de->d_name);
+        it->autostart = g_hash_table_contains(autostart, it->name);
+        g_ptr_array_add(items, it);
+    }
+    closedir(dir);
+    return 0;
+}
+
+int
+domain_store_list(DomainStore *store, GPtrArray **ret_entries, CvError **err)
+{
+    DomainListCache *cache = store_list_cache(store);
+    guint64 gen = 0;
+    g_autoptr(GPtrArray) items = cache ? domain_list_cache_get(cache, &gen) : NULL;
+    if (!items) {
+        items = g_ptr_array_new_with_free_func((GDestroyNotify)domain_list_item_free);
+        if (store_list_defined(store, cache, items, err) < 0)
+            return -1;
+        if (cache)
+            domain_list_cache_put(cache, gen, items);
+    }
+
+    g_autoptr(GPtrArray) entries =
+        g_ptr_array_new_with_free_func((GDestroyNotify)domain_store_entry_free);
+    g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < items->len; i++) {
+        DomainListItem *it = g_ptr_array_index(items, i);
+        DomainStoreEntry *e = g_new0(DomainStoreEntry, 1);
+        domain_status_init(&e->status);
+        e->name = g_steal_pointer(&it->name);
+        memcpy(e->uuid, it->uuid, DOMAIN_UUID_LEN);
         e->persistent = true;
-        e->autostart = g_hash_table_contains(autostart, e->name);
+        e->autostart = it->autostart;
         g_ptr_array_add(entries, e);
         g_hash_table_insert(by_name, e->name, e);
     }
-    closedir(dir);
+    DIR *dir;
+    struct dirent *de;
 
     /* live state: only domains that ran have a directory here */
     if (!(dir = dir_reopen(store->run_domains_fd)))
@@ -958,8 +1011,8 @@ domain_store_next_id(DomainStore *store, int *ret_id, CvError **err)
     }
     g_autofree char *next = g_strdup_printf("%" G_GUINT64_FORMAT "\n", id + 1);
     g_autofree char *dir = g_build_filename(store->run, "domains", NULL);
-    if (cv_file_write_atomic_at(store->run_domains_fd, dir, NEXT_ID_FILE, next, strlen(next), 0600, 0,
-                                err) < 0)
+    if (cv_file_write_atomic_at(store->run_domains_fd, dir, NEXT_ID_FILE, next, strlen(next), 0600,
+                                CV_FILE_WRITE_VOLATILE, err) < 0)
         return -1;
     *ret_id = (int)id;
     return 0;

@@ -2,12 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "util/cv_file.h"
@@ -164,45 +164,47 @@ ki_extract_write(KiExtract *x, const unsigned char *data, size_t len, CvError **
 static int
 ki_extract_gzip(KiExtract *x, CvError **err)
 {
-    g_autoptr(GZlibDecompressor) dec = g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+    z_stream zs = {0};
+    /* 16 + MAX_WBITS: a gzip header and trailer, not a raw zlib stream */
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        g_error("out of memory");
     g_autofree unsigned char *in = g_malloc(KI_CHUNK);
     g_autofree unsigned char *out = g_malloc(KI_CHUNK);
-    size_t in_len = 0, in_pos = 0;
+    int ret = -1;
 
     for (;;) {
-        if (in_pos == in_len && x->in_left > 0) {
+        if (zs.avail_in == 0 && x->in_left > 0) {
             ssize_t n = ki_extract_read(x, in, KI_CHUNK, err);
             if (n < 0)
-                return -1;
-            in_len = (size_t)n;
-            in_pos = 0;
+                goto out;
+            zs.next_in = in;
+            zs.avail_in = (uInt)n;
         }
-        GConverterFlags flags = x->in_left == 0 ? G_CONVERTER_INPUT_AT_END : G_CONVERTER_NO_FLAGS;
-        gsize nread = 0, nwritten = 0;
-        g_autoptr(GError) gerr = NULL;
-        GConverterResult res = g_converter_convert(G_CONVERTER(dec), in + in_pos, in_len - in_pos,
-                                                   out, KI_CHUNK, flags, &nread, &nwritten, &gerr);
-        if (res == G_CONVERTER_ERROR) {
-            if (g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
-                cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
-                             "kernel '%s': the gzip payload is truncated", x->kernel_path);
-            else
-                cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
-                             "kernel '%s': cannot decompress the gzip payload: %s", x->kernel_path,
-                             gerr->message);
-            return -1;
+        zs.next_out = out;
+        zs.avail_out = KI_CHUNK;
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        size_t produced = KI_CHUNK - zs.avail_out;
+        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+            cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
+                         "kernel '%s': cannot decompress the gzip payload: %s", x->kernel_path,
+                         zs.msg ? zs.msg : "corrupt data");
+            goto out;
         }
-        in_pos += nread;
-        if (nwritten > 0 && ki_extract_write(x, out, nwritten, err) < 0)
-            return -1;
-        if (res == G_CONVERTER_FINISHED)
-            return 0;
-        if (nread == 0 && nwritten == 0 && in_pos == in_len && x->in_left == 0) {
+        if (produced > 0 && ki_extract_write(x, out, produced, err) < 0)
+            goto out;
+        if (rc == Z_STREAM_END) {
+            ret = 0;
+            goto out;
+        }
+        if (produced == 0 && zs.avail_in == 0 && x->in_left == 0) {
             cv_error_set(err, VIR_FROM_NONE, VIR_ERR_CONFIG_UNSUPPORTED,
                          "kernel '%s': the gzip payload is truncated", x->kernel_path);
-            return -1;
+            goto out;
         }
     }
+out:
+    inflateEnd(&zs);
+    return ret;
 }
 
 /*

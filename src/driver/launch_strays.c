@@ -1,6 +1,8 @@
 #include "launch_strays.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -73,3 +75,33 @@ launch_strays_stop(const char *live_dir, bool dry_run)
     }
     return found->len;
 }
+
+#define LAUNCH_MARKER "launch.pending"
+
+int
+launch_marker_set(const char *live_dir, CvError **err)
+{
+    g_autofree char *path = g_build_filename(live_dir, LAUNCH_MARKER, NULL);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        cv_error_set_errno(err, VIR_FROM_NONE, errno, "cannot create '%s'", path);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+bool
+launch_marker_present(const char *live_dir)
+{
+    g_autofree char *path = g_build_filename(live_dir, LAUNCH_MARKER, NULL);
+    return access(path, F_OK) == 0;
+}
+
+void
+launch_marker_clear(const char *live_dir)
+{
+    g_autofree char *path = g_build_filename(live_dir, LAUNCH_MARKER, NULL);
+    unlink(path);
+}
+

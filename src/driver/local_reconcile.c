@@ -107,7 +107,7 @@ local_job_write_live_def(LocalJob *job, const DomainDef *def, int id, CvError **
     g_autofree char *live = domain_store_live_dir(job->priv->store, job->name);
     g_autofree char *path = g_build_filename(live, LIVE_DEF_FILE, NULL);
     g_autofree char *xml = domain_def_format(def, id);
-    return cv_file_write_atomic(path, xml, strlen(xml), 0600, err);
+    return cv_file_write_volatile(path, xml, strlen(xml), 0600, err);
 }
 
 /* Boot def, or restore it from files (a snapshot) when files is not NULL. */
@@ -147,12 +147,14 @@ job_start(LocalJob *job, DomainDef *def, const BackendSnapshotFiles *files, bool
     if (local_job_write_live_def(job, def, id, err) < 0 || local_job_save(job, err) < 0) {
         cv_error_prefix(err, "cannot start domain '%s': ", job->name);
         domain_launch_teardown(priv->store, job->name, &job->st);
+        domain_launch_settled(priv->store, job->name);
         domain_status_clear(&job->st);
         job->st = prior;
         if (had_status)
             local_job_save(job, NULL);
         return -1;
     }
+    domain_launch_settled(priv->store, job->name);
     domain_status_clear(&prior);
     if (keep_id < 0) {
         job_emit(job, VIR_DOMAIN_EVENT_STARTED,

@@ -49,9 +49,9 @@ tmp_file_create_at(int dirfd, const char *name, mode_t mode, char **ret_tmp)
     return -1;
 }
 
-int
-cv_file_tmp_write_at(int dirfd, const char *dir_path, const char *name, const char *data,
-                     size_t len, mode_t mode, char **ret_tmp, CvError **err)
+static int
+tmp_write_at(int dirfd, const char *dir_path, const char *name, const char *data, size_t len,
+             mode_t mode, bool sync, char **ret_tmp, CvError **err)
 {
     g_autofree char *tmp = NULL;
     int fd = tmp_file_create_at(dirfd, name, mode, &tmp);
@@ -64,7 +64,7 @@ cv_file_tmp_write_at(int dirfd, const char *dir_path, const char *name, const ch
     if (write_all(fd, data, len) < 0)
         goto fail;
     what = "sync";
-    if (fsync(fd) < 0)
+    if (sync && fsync(fd) < 0)
         goto fail;
     what = "close";
     int rc = close(fd);
@@ -84,6 +84,13 @@ fail:;
 }
 
 int
+cv_file_tmp_write_at(int dirfd, const char *dir_path, const char *name, const char *data,
+                     size_t len, mode_t mode, char **ret_tmp, CvError **err)
+{
+    return tmp_write_at(dirfd, dir_path, name, data, len, mode, true, ret_tmp, err);
+}
+
+int
 cv_file_tmp_commit_at(int dirfd, const char *dir_path, const char *tmp, const char *name,
                       unsigned int flags, CvError **err)
 {
@@ -93,7 +100,7 @@ cv_file_tmp_commit_at(int dirfd, const char *dir_path, const char *tmp, const ch
         cv_error_set_errno(err, VIR_FROM_NONE, saved, "cannot rename '%s/%s'", dir_path, name);
         return -1;
     }
-    if (!(flags & CV_FILE_WRITE_NO_DIR_SYNC))
+    if (!(flags & (CV_FILE_WRITE_NO_DIR_SYNC | CV_FILE_WRITE_VOLATILE)))
         return cv_dir_sync(dirfd, dir_path, err);
     return 0;
 }
@@ -110,22 +117,37 @@ cv_file_write_atomic_at(int dirfd, const char *dir_path, const char *name, const
                         size_t len, mode_t mode, unsigned int flags, CvError **err)
 {
     g_autofree char *tmp = NULL;
-    if (cv_file_tmp_write_at(dirfd, dir_path, name, data, len, mode, &tmp, err) < 0)
+    if (tmp_write_at(dirfd, dir_path, name, data, len, mode, !(flags & CV_FILE_WRITE_VOLATILE),
+                     &tmp, err) < 0)
         return -1;
     return cv_file_tmp_commit_at(dirfd, dir_path, tmp, name, flags, err);
 }
 
-int
-cv_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode, CvError **err)
+static int
+write_atomic_path(const char *path, const char *data, size_t len, mode_t mode,
+                  unsigned int flags, CvError **err)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
     int dirfd = cv_dir_open(dir, err);
     if (dirfd < 0)
         return -1;
-    int ret = cv_file_write_atomic_at(dirfd, dir, base, data, len, mode, 0, err);
+    int ret = cv_file_write_atomic_at(dirfd, dir, base, data, len, mode, flags, err);
     close(dirfd);
     return ret;
+}
+
+int
+cv_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode, CvError **err)
+{
+    return write_atomic_path(path, data, len, mode, 0, err);
+}
+
+int
+cv_file_write_volatile(const char *path, const char *data, size_t len, mode_t mode,
+                       CvError **err)
+{
+    return write_atomic_path(path, data, len, mode, CV_FILE_WRITE_VOLATILE, err);
 }
 
 int

@@ -17,6 +17,10 @@ typedef enum {
     CV_FILE_WRITE_NONE = 0,
     /* leave the directory fsync to the caller (it batches several renames into one) */
     CV_FILE_WRITE_NO_DIR_SYNC = 1 << 0,
+    /* runtime state that means nothing after the host restarts (a running VM's status, its
+     * live definition): atomic for every reader and across a killed writer, but no fsync at
+     * all; a power cut may leave the new file empty, which its reader takes for "none" */
+    CV_FILE_WRITE_VOLATILE = 1 << 1,
 } CvFileWriteFlags;
 
 /**
@@ -50,6 +54,10 @@ void cv_file_tmp_abort_at(int dirfd, const char *tmp);
 /** cv_file_write_atomic: cv_file_write_atomic_at for an absolute or relative path. */
 int cv_file_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
                          CvError **err);
+
+/** cv_file_write_volatile: cv_file_write_atomic with CV_FILE_WRITE_VOLATILE. */
+int cv_file_write_volatile(const char *path, const char *data, size_t len, mode_t mode,
+                           CvError **err);
 
 /**
  * cv_file_read_at: the whole file `name` under dirfd (at most max bytes; a larger file is an

@@ -86,8 +86,9 @@ CocoonDomain *cli_domain_lookup(CliCtl *ctl, const CliArgs *args, const char *op
     if (!conn || !n)
         return NULL;
     drv = conn->driver;
-    /* Like virsh: try each accepted form in turn; the lookup errors themselves are dropped,
-     * the one message names what the user typed. */
+    /* Like virsh: try each accepted form in turn; the one message names what the user typed,
+     * followed by the name lookup's reason when it is more than "no such domain". */
+    g_autoptr(CvError) name_err = NULL;
     if ((by & CLI_BY_ID) && drv->domainLookupByID && util_parse_id(n, &id)) {
         g_autoptr(CvError) err = NULL;
         dom = drv->domainLookupByID(conn, id, &err);
@@ -97,12 +98,13 @@ CocoonDomain *cli_domain_lookup(CliCtl *ctl, const CliArgs *args, const char *op
         g_autoptr(CvError) err = NULL;
         dom = drv->domainLookupByUUID(conn, uuid, &err);
     }
-    if (!dom && (by & CLI_BY_NAME) && drv->domainLookupByName) {
-        g_autoptr(CvError) err = NULL;
-        dom = drv->domainLookupByName(conn, n, &err);
-    }
-    if (!dom)
+    if (!dom && (by & CLI_BY_NAME) && drv->domainLookupByName)
+        dom = drv->domainLookupByName(conn, n, &name_err);
+    if (!dom) {
         cli_error("failed to get domain '%s'", n);
+        if (name_err && name_err->code != VIR_ERR_NO_DOMAIN && name_err->message)
+            cli_error("%s", name_err->message);
+    }
     return dom;
 }
 

@@ -124,7 +124,7 @@ fc_lower_boot_args(const DomainDef *def, bool *ret_user_root)
         {"8250.nr_uarts", "8250.nr_uarts=0"}, /* without one: no UART probing at all */
         {"reboot", "reboot=k"}, /* reboot resets via the i8042, FC exits: the driver relies on it */
         {"panic", "panic=1"},   /* a panic reboots, hence ends the process too */
-        {"pci", "pci=off"},     /* devices are virtio-mmio; probing PCI only slows the boot */
+        /* no pci=off: FC appends it itself when it runs without --enable-pci */
     };
     bool has_serial = fc_lower_serial(def) != NULL;
 
