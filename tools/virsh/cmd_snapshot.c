@@ -439,6 +439,14 @@ static bool cmd_snapshot_edit(CliCtl *ctl, const CliArgs *args)
         cli_error("Options --rename and --clone are mutually exclusive");
         return false;
     }
+    /* a redefine carries metadata only: the memory and disk data of a Cocoon snapshot are
+     * kept under its name, so a renamed or cloned one could not be reverted */
+    if (rename || clone) {
+        cli_error("unsupported configuration: snapshot-edit --%s: a snapshot's memory and disk "
+                  "data stay under its name; create a new snapshot instead",
+                  rename ? "rename" : "clone");
+        return false;
+    }
     g_autoptr(CocoonDomainSnapshot) snap = snap_named_or_current(dom, args);
     if (!snap)
         return false;
@@ -705,8 +713,8 @@ static const CliOpt opts_edit[] = {
     CLI_OPT_DOMAIN,
     OPT_SNAPNAME_OPT,
     { "current", CLI_OPT_BOOL, 0, "also set edited snapshot as current" },
-    { "rename", CLI_OPT_BOOL, 0, "allow renaming an existing snapshot" },
-    { "clone", CLI_OPT_BOOL, 0, "allow cloning to new name" },
+    { "rename", CLI_OPT_BOOL, 0, "refused: a snapshot's data stay under its name" },
+    { "clone", CLI_OPT_BOOL, 0, "refused: a snapshot's data stay under its name" },
     { NULL },
 };
 
