@@ -462,6 +462,11 @@ revert_run(LocalJob *job, const SnapshotMeta *m, unsigned int flags, CvError **e
     g_autoptr(DomainDef) def = domain_def_parse_string(m->domain_xml ? m->domain_xml : "", 0, err);
     if (!def)
         return -1;
+    /* the snapshot's configuration under the domain's own identity: an imported snapshot may
+     * come from a domain of another name (its live folder, relay and VMM are this domain's) */
+    g_free(def->name);
+    def->name = g_strdup(job->name);
+    memcpy(def->uuid, job->uuid, DOMAIN_UUID_LEN);
     bool memory = m->memory_file || m->ch_dir;
     const CocoonBackend *backend = cocoon_config_backend_for_def(job->priv->config, def, err);
     if (!backend)

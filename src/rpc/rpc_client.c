@@ -69,7 +69,7 @@ rpc_client_update_events_locked(RpcClient *c)
     if (c->dead || c->fd < 0)
         return;
     struct epoll_event ev = {.data.ptr = &c->watch};
-    if (!c->reading_paused && !c->close_after_flush)
+    if (!c->reading_paused && !c->close_after_flush && !c->input_holds)
         ev.events |= EPOLLIN;
     if (c->want_out)
         ev.events |= EPOLLOUT;
@@ -200,7 +200,7 @@ client_parse_input(RpcClient *c)
     int ret = 0;
     while (c->in_len - pos >= CVR_MESSAGE_LEN_SIZE) {
         cv_mutex_lock(&c->lock);
-        bool paused = c->reading_paused || c->close_after_flush || c->dead;
+        bool paused = c->reading_paused || c->close_after_flush || c->dead || c->input_holds;
         cv_mutex_unlock(&c->lock);
         if (paused)
             break;
@@ -297,6 +297,26 @@ rpc_client_resume_reading(RpcClient *c)
     }
     c->reading_paused = false;
     cv_mutex_unlock(&c->lock);
+    client_parse_input(c);
+    cv_mutex_lock(&c->lock);
+    rpc_client_update_events_locked(c);
+    cv_mutex_unlock(&c->lock);
+    client_maybe_close(c);
+}
+
+void
+rpc_client_hold_input(RpcClient *c, bool hold)
+{
+    cv_mutex_lock(&c->lock);
+    if (hold)
+        c->input_holds++;
+    else if (c->input_holds)
+        c->input_holds--;
+    bool parse = !hold && !c->input_holds && !c->dead;
+    rpc_client_update_events_locked(c);
+    cv_mutex_unlock(&c->lock);
+    if (!parse)
+        return;
     client_parse_input(c);
     cv_mutex_lock(&c->lock);
     rpc_client_update_events_locked(c);

@@ -47,6 +47,7 @@ tables_init(gpointer unused)
     table_fill(remote_table, rpc_stats_procedures, rpc_stats_procedures_len);
     table_fill(cocoon_table, rpc_cocoon_procedures, rpc_cocoon_procedures_len);
     table_fill(cocoon_table, rpc_cocoon_ext_procedures, rpc_cocoon_ext_procedures_len);
+    table_fill(cocoon_table, rpc_archive_procedures, rpc_archive_procedures_len);
     return NULL;
 }
 
@@ -302,8 +303,7 @@ rpc_dispatch_message(RpcClient *c, const guint8 *buf, size_t len)
         rpc_client_send(c, reply_error(&hdr, err));
         return 0;
     case CVR_STREAM:
-        if (hdr.prog == CVR_REMOTE_PROGRAM)
-            rpc_stream_handle_packet(c, &hdr, body, body_len);
+        rpc_stream_handle_packet(c, &hdr, body, body_len);
         return 0;
     default:
         return 0; /* replies, events and holes from a client mean nothing to us */

@@ -68,6 +68,8 @@ extern const RpcProcedure rpc_cocoon_procedures[];
 extern const size_t rpc_cocoon_procedures_len;
 extern const RpcProcedure rpc_cocoon_ext_procedures[]; /* rpc_dispatch_cocoon.c */
 extern const size_t rpc_cocoon_ext_procedures_len;
+extern const RpcProcedure rpc_archive_procedures[]; /* rpc_dispatch_archive.c */
+extern const size_t rpc_archive_procedures_len;
 
 /** rpc_no_support: set *err to NO_SUPPORT for call's API; returns -1. */
 int rpc_no_support(RpcCall *call, CvError **err);
@@ -99,6 +101,14 @@ void rpc_typed_params_to_wire(const CocoonTypedParams *p, cvr_typed_param **ret_
 
 /** rpc_call_reply_header: the header of call's REPLY with status OK. */
 cvr_message_header rpc_call_reply_header(const RpcCall *call);
+
+/**
+ * rpc_stream_register: make s (its fields but client set) the stream of call: the call's
+ * REPLY is queued, then s goes into the client's table, its fd polled for events (0: not
+ * polled). -1 with *err when the client is gone or the serial is taken (s is not kept then:
+ * the caller frees it).
+ */
+int rpc_stream_register(RpcCall *call, RpcStream *s, guint32 events, CvError **err);
 
 /** rpc_names_remote_api: libvirt's API name for a REMOTE_PROGRAM procedure, or NULL. */
 const char *rpc_names_remote_api(int proc);

@@ -15,11 +15,11 @@
 
 #define RPC_STREAM_HIGH_WATER (1024 * 1024)
 
-static cvr_message_header
-stream_header(const RpcStream *s, int status)
+cvr_message_header
+rpc_stream_header(const RpcStream *s, int status)
 {
-    cvr_message_header h = {.prog = CVR_REMOTE_PROGRAM,
-                            .vers = CVR_REMOTE_VERSION,
+    cvr_message_header h = {.prog = s->prog,
+                            .vers = s->vers,
                             .proc = s->proc,
                             .type = CVR_STREAM,
                             .serial = s->serial,
@@ -32,6 +32,8 @@ stream_free(gpointer p)
 {
     RpcStream *s = p;
     cocoon_stream_free(s->st);
+    if (s->job)
+        rpc_archive_job_unref(s->job);
     g_free(s);
 }
 
@@ -41,16 +43,17 @@ rpc_stream_close(RpcStream *s, bool abort)
     RpcServer *srv = s->client->srv;
     if (s->fd >= 0)
         epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-    if (abort) {
+    if (s->job) {
+        rpc_archive_close(s);
+    } else if (abort) {
         g_autoptr(CvError) err = NULL;
         cocoon_stream_abort(s->st, &err); /* the client is gone: nobody to tell */
     }
     rpc_server_defer_free(srv, s, stream_free);
 }
 
-/* Take s out of its client's table (loop thread) and end it. */
-static void
-stream_remove(RpcStream *s, bool abort)
+void
+rpc_stream_remove(RpcStream *s, bool abort)
 {
     RpcClient *c = s->client;
     cv_mutex_lock(&c->lock);
@@ -62,10 +65,10 @@ stream_remove(RpcStream *s, bool abort)
         rpc_stream_close(s, abort);
 }
 
-static void
-stream_send_status(RpcStream *s, int status, const CvError *err)
+void
+rpc_stream_send_status(RpcStream *s, int status, const CvError *err)
 {
-    cvr_message_header h = stream_header(s, status);
+    cvr_message_header h = rpc_stream_header(s, status);
     GBytes *msg = status == CVR_ERROR ? rpc_message_encode_error(&h, err)
                                       : rpc_message_encode(&h, NULL, NULL, NULL);
     rpc_client_send(s->client, msg);
@@ -84,6 +87,10 @@ stream_set_polled(RpcStream *s, bool polled)
 void
 rpc_stream_handle_events(RpcStream *s, guint32 events)
 {
+    if (s->job) {
+        rpc_archive_handle_events(s, events);
+        return;
+    }
     static guint8 *buf; /* loop thread only */
     if (!buf)
         buf = g_malloc(CVR_STREAM_CHUNK_MAX);
@@ -92,17 +99,17 @@ rpc_stream_handle_events(RpcStream *s, guint32 events)
     if (n == -2)
         return;
     if (n < 0) {
-        stream_send_status(s, CVR_ERROR, err);
-        stream_remove(s, true);
+        rpc_stream_send_status(s, CVR_ERROR, err);
+        rpc_stream_remove(s, true);
         return;
     }
     if (n == 0) {
         /* the console's end closed first: tell the client the stream is over */
-        stream_send_status(s, CVR_OK, NULL);
-        stream_remove(s, false);
+        rpc_stream_send_status(s, CVR_OK, NULL);
+        rpc_stream_remove(s, false);
         return;
     }
-    cvr_message_header h = stream_header(s, CVR_CONTINUE);
+    cvr_message_header h = rpc_stream_header(s, CVR_CONTINUE);
     RpcClient *c = s->client;
     cv_mutex_lock(&c->lock);
     rpc_client_send_locked(c, rpc_message_encode_raw(&h, buf, (size_t)n));
@@ -133,32 +140,65 @@ rpc_stream_handle_packet(RpcClient *c, const cvr_message_header *hdr, const guin
     cv_mutex_lock(&c->lock);
     RpcStream *s = g_hash_table_lookup(c->streams, GUINT_TO_POINTER(hdr->serial));
     cv_mutex_unlock(&c->lock);
-    if (!s || s->proc != hdr->proc)
+    if (!s || s->proc != hdr->proc || s->prog != hdr->prog)
         return; /* a stream already ended: its late packets are dropped */
+    if (s->job) {
+        rpc_archive_handle_packet(s, hdr, data, len);
+        return;
+    }
 
     g_autoptr(CvError) err = NULL;
     switch (hdr->status) {
     case CVR_CONTINUE:
         if (len && cocoon_stream_send(s->st, (const char *)data, len, &err) < 0) {
-            stream_send_status(s, CVR_ERROR, err);
-            stream_remove(s, true);
+            rpc_stream_send_status(s, CVR_ERROR, err);
+            rpc_stream_remove(s, true);
         }
         return;
     case CVR_OK: /* finish */
         if (cocoon_stream_finish(s->st, &err) < 0)
-            stream_send_status(s, CVR_ERROR, err);
+            rpc_stream_send_status(s, CVR_ERROR, err);
         else
-            stream_send_status(s, CVR_OK, NULL);
-        stream_remove(s, false);
+            rpc_stream_send_status(s, CVR_OK, NULL);
+        rpc_stream_remove(s, false);
         return;
     case CVR_ERROR: /* abort */
         cocoon_stream_abort(s->st, &err);
-        stream_send_status(s, CVR_OK, NULL);
-        stream_remove(s, false);
+        rpc_stream_send_status(s, CVR_OK, NULL);
+        rpc_stream_remove(s, false);
         return;
     default:
         return;
     }
+}
+
+int
+rpc_stream_register(RpcCall *call, RpcStream *s, guint32 events, CvError **err)
+{
+    RpcClient *c = call->client;
+    s->watch.kind = RPC_WATCH_STREAM;
+    s->watch.obj = s;
+    s->client = c;
+    s->proc = call->hdr->proc;
+    s->serial = call->hdr->serial;
+    cv_mutex_lock(&c->lock);
+    if (c->dead || g_hash_table_contains(c->streams, GUINT_TO_POINTER(s->serial))) {
+        cv_mutex_unlock(&c->lock);
+        cv_error_set(err, VIR_FROM_STREAMS, VIR_ERR_RPC, "a stream with serial %u is open",
+                     call->hdr->serial);
+        return -1;
+    }
+    /* the REPLY goes out before any stream data: both leave through the same queue */
+    cvr_message_header h = rpc_call_reply_header(call);
+    rpc_client_send_locked(c, rpc_message_encode(&h, NULL, NULL, NULL));
+    g_hash_table_insert(c->streams, GUINT_TO_POINTER(s->serial), s);
+    if (s->fd >= 0) {
+        struct epoll_event ev = {.events = events, .data.ptr = &s->watch};
+        if (epoll_ctl(c->srv->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0 && !s->job)
+            s->fd = -1; /* writes still go through; nothing to read */
+    }
+    cv_mutex_unlock(&c->lock);
+    return 0;
 }
 
 static int
@@ -172,36 +212,17 @@ domain_open_console(RpcCall *call, void *a, void *r, CvError **err)
     if (RPC_DRIVER(call, domainOpenConsole)(dom, dev_name, st, args->flags, err) < 0)
         return -1;
 
-    RpcClient *c = call->client;
     RpcStream *s = g_new0(RpcStream, 1);
-    s->watch.kind = RPC_WATCH_STREAM;
-    s->watch.obj = s;
-    s->client = c;
-    s->proc = call->hdr->proc;
-    s->serial = call->hdr->serial;
+    s->prog = CVR_REMOTE_PROGRAM;
+    s->vers = CVR_REMOTE_VERSION;
     s->st = g_steal_pointer(&st);
     s->fd = cocoon_stream_get_fd(s->st);
-
-    cv_mutex_lock(&c->lock);
-    if (c->dead || g_hash_table_contains(c->streams, GUINT_TO_POINTER(s->serial))) {
-        cv_mutex_unlock(&c->lock);
+    if (rpc_stream_register(call, s, EPOLLIN, err) < 0) {
         g_autoptr(CvError) aerr = NULL;
         cocoon_stream_abort(s->st, &aerr);
         stream_free(s);
-        cv_error_set(err, VIR_FROM_STREAMS, VIR_ERR_RPC, "a stream with serial %u is open",
-                     call->hdr->serial);
         return -1;
     }
-    /* the REPLY goes out before any stream data: both leave through the same queue */
-    cvr_message_header h = rpc_call_reply_header(call);
-    rpc_client_send_locked(c, rpc_message_encode(&h, NULL, NULL, NULL));
-    g_hash_table_insert(c->streams, GUINT_TO_POINTER(s->serial), s);
-    if (s->fd >= 0) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->watch};
-        if (epoll_ctl(c->srv->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0)
-            s->fd = -1; /* writes still go through; nothing to read */
-    }
-    cv_mutex_unlock(&c->lock);
     return RPC_HANDLER_REPLIED;
 }
 

@@ -92,6 +92,8 @@ rpc_server_new(CocoonConn *conn, const RpcServerConfig *config, CvError **err)
     srv->graveyard = g_ptr_array_new_with_free_func(deferred_free);
     srv->resume = g_ptr_array_new();
     g_mutex_init(&srv->resume_lock);
+    g_mutex_init(&srv->archive_lock);
+    g_cond_init(&srv->archive_cond);
 
     srv->epfd = epoll_create1(EPOLL_CLOEXEC);
     srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -252,6 +254,8 @@ rpc_server_free(RpcServer *srv)
             rpc_client_disconnect(l->data);
         g_list_free(clients);
     }
+    /* the archive threads see their sockets closed and stop */
+    rpc_archive_wait_all(srv);
     /* the workers finish the calls in flight; their replies go nowhere */
     if (srv->pool) {
         g_thread_pool_free(srv->pool, FALSE, TRUE);
@@ -278,5 +282,7 @@ rpc_server_free(RpcServer *srv)
     if (srv->epfd >= 0)
         close(srv->epfd);
     g_mutex_clear(&srv->resume_lock);
+    g_mutex_clear(&srv->archive_lock);
+    g_cond_clear(&srv->archive_cond);
     g_free(srv);
 }

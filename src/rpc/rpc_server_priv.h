@@ -18,6 +18,7 @@
 
 typedef struct RpcClient RpcClient;
 typedef struct RpcStream RpcStream;
+typedef struct RpcArchiveJob RpcArchiveJob; /* rpc_dispatch_archive.c */
 
 typedef enum {
     RPC_WATCH_WAKE,
@@ -52,6 +53,9 @@ struct RpcServer {
     GPtrArray *resume;    /* RpcClient * (ref) whose calls in flight dropped below the limit */
     volatile gint quit;
     guint64 next_client_id;
+    GMutex archive_lock;
+    GCond archive_cond;
+    unsigned int archive_workers; /* under archive_lock: snapshot archive threads running */
 };
 
 struct RpcClient {
@@ -69,6 +73,7 @@ struct RpcClient {
     char *uri;              /* what CONNECT_GET_URI answers */
     bool want_out;          /* EPOLLOUT armed */
     bool reading_paused;    /* too many calls in flight */
+    unsigned int input_holds; /* streams whose descriptor is full: no input parsed meanwhile */
     bool close_after_flush; /* a fatal protocol error was queued */
     GQueue outq;            /* GBytes * */
     size_t out_off;         /* bytes of the head already written */
@@ -87,10 +92,12 @@ struct RpcClient {
 struct RpcStream {
     RpcWatch watch;
     RpcClient *client; /* borrowed: a stream never outlives its client's connection */
-    CocoonStream *st;
+    CocoonStream *st;   /* a console's driver stream, NULL for an archive */
+    RpcArchiveJob *job; /* a snapshot archive's transfer (rpc_dispatch_archive.c), or NULL */
+    guint prog, vers;
     int proc;
     guint serial;
-    int fd;            /* cocoon_stream_get_fd, -1: none */
+    int fd;            /* cocoon_stream_get_fd or the archive's socket, -1: none */
     bool paused;       /* not polled while the client's queue is long */
 };
 
@@ -115,6 +122,9 @@ void rpc_client_disconnect(RpcClient *c);
 
 /* Loop thread: parse buffered input again (after calls in flight dropped). */
 void rpc_client_resume_reading(RpcClient *c);
+
+/* Loop thread: stop parsing c's input (a stream cannot take more), or start again. */
+void rpc_client_hold_input(RpcClient *c, bool hold);
 
 /* Any thread: a call handed to the workers has been answered. */
 void rpc_client_call_done(RpcClient *c);
@@ -153,6 +163,33 @@ void rpc_stream_resume_all(RpcClient *c);
 
 /* Loop thread: end s (abort its driver side), unregister it, free it later. */
 void rpc_stream_close(RpcStream *s, bool abort);
+
+/* Loop thread: take s out of its client's table and end it (rpc_stream_close). */
+void rpc_stream_remove(RpcStream *s, bool abort);
+
+/* Any thread: send s's STREAM packet of status (ERROR: err's body, else empty). */
+void rpc_stream_send_status(RpcStream *s, int status, const CvError *err);
+
+/* Any thread: the header of s's STREAM packets. */
+cvr_message_header rpc_stream_header(const RpcStream *s, int status);
+
+/* ---- rpc_dispatch_archive.c ---- */
+
+/* Loop thread: events of an archive stream's socket. */
+void rpc_archive_handle_events(RpcStream *s, guint32 events);
+
+/* Loop thread: a STREAM packet of the client for an archive stream. */
+void rpc_archive_handle_packet(RpcStream *s, const cvr_message_header *hdr, const guint8 *data,
+                               size_t len);
+
+/* Loop thread: the archive stream is ending: close its socket, drop its hold on the input. */
+void rpc_archive_close(RpcStream *s);
+
+/* Drop a reference to job (any thread). */
+void rpc_archive_job_unref(RpcArchiveJob *job);
+
+/* The server is going away: wait for the archive threads (their sockets are closed). */
+void rpc_archive_wait_all(RpcServer *srv);
 
 /* ---- rpc_dispatch_event.c ---- */
 

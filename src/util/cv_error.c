@@ -79,6 +79,19 @@ cv_error_prefix(CvError **err, const char *fmt, ...)
     (*err)->message = joined;
 }
 
+CvError *
+cv_error_copy(const CvError *from)
+{
+    if (!from)
+        return NULL;
+    CvError *e = calloc(1, sizeof(*e));
+    if (!e)
+        abort();
+    *e = *from;
+    e->message = cv_xasprintf("%s", from->message ? from->message : "");
+    return e;
+}
+
 void
 cv_error_free(CvError *err)
 {

@@ -49,6 +49,9 @@ void cv_error_prefix(CvError **err, const char *fmt, ...) CV_PRINTF(2, 3);
 const char *cv_error_prefix_for_code(int code);
 
 void cv_error_free(CvError *err);
+
+/** cv_error_copy: a new error equal to from (NULL: NULL). */
+CvError *cv_error_copy(const CvError *from);
 #ifdef CV_ERROR_HAVE_GLIB
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CvError, cv_error_free)
 #endif

@@ -70,6 +70,8 @@ if "$V" -c "$uri" help snapshot-create-as >/dev/null 2>&1 && "$V" -c "$uri" help
         "$V" -c "$uri" -q snapshot-create-as web1 fresh >/dev/null 2>&1; then
         expect "snapshot names" "$V -c $uri snapshot-revert web1 f" "$(printf 'first\nfresh')"
         expect "snapshot names after --snapshotname" "$V -c $uri snapshot-delete web1 --snapshotname fi" "first"
+        expect "snapshot-edit's snapshot names" "$V -c $uri snapshot-edit web1 fi" "first"
+        expect "snapshot-edit's options" "$V -c $uri snapshot-edit web1 first --r" "--rename"
     else
         echo "FAIL snapshot-create-as of a shut-off domain"; fails=$((fails + 1))
     fi

@@ -141,6 +141,20 @@ bool cli_args_bool(const CliArgs *args, const char *name);
 /** cli_args_string: the value of the string option name, or NULL when not given. */
 const char *cli_args_string(const CliArgs *args, const char *name);
 
+/* ---- cli_edit.c ---- */
+
+typedef enum { CLI_EDIT_UNCHANGED, CLI_EDIT_APPLIED, CLI_EDIT_FAILED } CliEditResult;
+
+/* Take the edited text: true, or false with *err. */
+typedef bool (*CliEditApply)(const char *edited, void *opaque, CvError **err);
+
+/**
+ * cli_edit_text: orig in a temporary file for $VISUAL, $EDITOR or vi, until apply takes the
+ * edited text (UNCHANGED: the user left it as it was). A refused text is reported; on a
+ * terminal the user may edit again or apply again. FAILED: printed.
+ */
+CliEditResult cli_edit_text(const char *orig, CliEditApply apply, void *opaque);
+
 /* ---- cli_util.c ---- */
 
 /** cli_error: print "error: <message>" to stderr (stdout flushed first, to keep the order). */

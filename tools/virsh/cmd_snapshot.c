@@ -399,6 +399,109 @@ static bool cmd_snapshot_dumpxml(CliCtl *ctl, const CliArgs *args)
     return true;
 }
 
+/* ---- edit -------------------------------------------------------------------------------- */
+
+typedef struct {
+    CocoonDomain *dom;
+    const char *name;      /* the snapshot edited */
+    unsigned int flags;    /* REDEFINE, CURRENT, DISK_ONLY */
+    bool rename, clone;
+    char *new_name;        /* the name in the edited text */
+    bool refused;          /* a new name without --rename or --clone: nothing defined */
+} SnapEdit;
+
+static bool snap_edit_apply(const char *edited, void *opaque, CvError **err)
+{
+    SnapEdit *e = opaque;
+    /* a name change needs --rename or --clone: refused before anything is defined */
+    g_autoptr(SnapshotXmlRequest) req = snapshot_xml_parse(edited, NULL);
+    if (req && req->name && strcmp(req->name, e->name) != 0 && !e->rename && !e->clone) {
+        e->new_name = g_strdup(req->name);
+        e->refused = true;
+        return true;
+    }
+    g_autoptr(CocoonDomainSnapshot) snap =
+        CLI_CALL(e->dom->conn, domainSnapshotCreateXML, "virDomainSnapshotCreateXML", NULL, err,
+                 e->dom, edited, e->flags, err);
+    if (!snap)
+        return false;
+    e->new_name = g_strdup(snap->name);
+    return true;
+}
+
+static bool cmd_snapshot_edit(CliCtl *ctl, const CliArgs *args)
+{
+    g_autoptr(CocoonDomain) dom = cli_domain_lookup(ctl, args, "domain", CLI_BY_ANY);
+    if (!dom)
+        return false;
+    bool rename = cli_args_bool(args, "rename"), clone = cli_args_bool(args, "clone");
+    if (rename && clone) {
+        cli_error("Options --rename and --clone are mutually exclusive");
+        return false;
+    }
+    /* a redefine carries metadata only: the memory and disk data of a Cocoon snapshot are
+     * kept under its name, so a renamed or cloned one could not be reverted */
+    if (rename || clone) {
+        cli_error("unsupported configuration: snapshot-edit --%s: a snapshot's memory and disk "
+                  "data stay under its name; create a new snapshot instead",
+                  rename ? "rename" : "clone");
+        return false;
+    }
+    g_autoptr(CocoonDomainSnapshot) snap = snap_named_or_current(dom, args);
+    if (!snap)
+        return false;
+    g_autoptr(CvError) err = NULL;
+    g_autofree char *orig =
+        CLI_CALL(dom->conn, domainSnapshotGetXMLDesc, "virDomainSnapshotGetXMLDesc", NULL, &err,
+                 snap, VIR_DOMAIN_SNAPSHOT_XML_SECURE, &err);
+    if (!orig)
+        return snap_report(err);
+    int current = CLI_CALL(dom->conn, domainSnapshotIsCurrent, "virDomainSnapshotIsCurrent", -1,
+                           &err, snap, 0, &err);
+    if (current < 0)
+        return snap_report(err);
+    SnapEdit e = { .dom = dom, .name = snap->name, .rename = rename, .clone = clone,
+                   .flags = VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE };
+    /* it stays current (or becomes so with --current and a name); a disk-only one stays so */
+    if (current || (cli_args_bool(args, "current") && cli_args_string(args, "snapshotname")))
+        e.flags |= VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT;
+    if (strstr(orig, "<state>disk-snapshot</state>"))
+        e.flags |= VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY;
+
+    CliEditResult res = cli_edit_text(orig, snap_edit_apply, &e);
+    g_autofree char *new_name = g_steal_pointer(&e.new_name);
+    if (res == CLI_EDIT_UNCHANGED) {
+        printf("Snapshot %s XML configuration not changed.\n", snap->name);
+        return true;
+    }
+    if (res == CLI_EDIT_FAILED) {
+        cli_error("Failed to update %s", snap->name);
+        return false;
+    }
+    if (e.refused) {
+        cli_error("Must use --rename or --clone to change %s to %s", snap->name, new_name);
+        cli_error("Failed to update %s", snap->name);
+        return false;
+    }
+    if (strcmp(new_name, snap->name) == 0) {
+        printf("Snapshot %s edited.\n", snap->name);
+        return true;
+    }
+    if (clone) {
+        printf("Snapshot %s cloned to %s.\n", snap->name, new_name);
+        return true;
+    }
+    /* --rename: the old name goes, its metadata only (what it holds is the new one's) */
+    if (CLI_CALL(dom->conn, domainSnapshotDelete, "virDomainSnapshotDelete", -1, &err, snap,
+                 VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY, &err) < 0) {
+        cli_error_report(err);
+        cli_error("Failed to clean up %s", snap->name);
+        cli_error("Failed to update %s", snap->name);
+        return false;
+    }
+    return true;
+}
+
 /* snapshot-current DOM SNAP: make SNAP current by redefining it as it is. */
 static bool snapshot_set_current(CliCtl *ctl, CocoonDomain *dom, const char *name)
 {
@@ -606,6 +709,15 @@ static const CliOpt opts_current[] = {
     { NULL },
 };
 
+static const CliOpt opts_edit[] = {
+    CLI_OPT_DOMAIN,
+    OPT_SNAPNAME_OPT,
+    { "current", CLI_OPT_BOOL, 0, "also set edited snapshot as current" },
+    { "rename", CLI_OPT_BOOL, 0, "refused: a snapshot's data stay under its name" },
+    { "clone", CLI_OPT_BOOL, 0, "refused: a snapshot's data stay under its name" },
+    { NULL },
+};
+
 static const CliOpt opts_revert[] = {
     CLI_OPT_DOMAIN,
     OPT_SNAPNAME_OPT,
@@ -637,6 +749,8 @@ const CliCmd cli_cmds_snapshot[] = {
       "Delete a domain snapshot", "Snapshot Delete" },
     { "snapshot-dumpxml", CLI_GROUP_SNAPSHOT, cmd_snapshot_dumpxml, opts_dumpxml,
       "Dump XML for a domain snapshot", "Snapshot Dump XML" },
+    { "snapshot-edit", CLI_GROUP_SNAPSHOT, cmd_snapshot_edit, opts_edit,
+      "edit XML for a snapshot", "Edit the domain snapshot XML for a named snapshot" },
     { "snapshot-info", CLI_GROUP_SNAPSHOT, cmd_snapshot_info, opts_snap,
       "snapshot information", "Returns basic information about a snapshot." },
     { "snapshot-list", CLI_GROUP_SNAPSHOT, cmd_snapshot_list, opts_list,

@@ -196,32 +196,20 @@ static bool cmd_screenshot(CliCtl *ctl, const CliArgs *args)
     return false;
 }
 
-/* Run the editor of $VISUAL / $EDITOR (else vi) on path; false (printed) when it fails. */
-static bool run_editor(const char *path)
+typedef struct {
+    CocoonConn *conn;
+    char *name; /* the domain's name as redefined */
+} EditDomain;
+
+static bool edit_domain_apply(const char *edited, void *opaque, CvError **err)
 {
-    const char *editor = g_getenv("VISUAL");
-    if (!editor || !*editor)
-        editor = g_getenv("EDITOR");
-    if (!editor || !*editor)
-        editor = "vi";
-    /* the editor's words (as "vim -u NONE"), then the file: no shell in between */
-    g_auto(GStrv) words = NULL;
-    g_autoptr(GError) gerr = NULL;
-    if (!g_shell_parse_argv(editor, NULL, &words, &gerr)) {
-        cli_error("cannot run the editor '%s': %s", editor, gerr->message);
+    EditDomain *e = opaque;
+    g_autoptr(CocoonDomain) redefined =
+        CLI_CALL(e->conn, domainDefineXMLFlags, "virDomainDefineXMLFlags", NULL, err, e->conn,
+                 edited, VIR_DOMAIN_DEFINE_VALIDATE, err);
+    if (!redefined)
         return false;
-    }
-    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-    g_strv_builder_addv(b, (const char **)words);
-    g_strv_builder_add(b, path);
-    g_auto(GStrv) argv = g_strv_builder_end(b);
-    int status = 0;
-    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL,
-                      NULL, NULL, NULL, &status, &gerr) ||
-        !g_spawn_check_wait_status(status, &gerr)) {
-        cli_error("%s %s: command failed: %s", editor, path, gerr->message);
-        return false;
-    }
+    e->name = g_strdup(redefined->name);
     return true;
 }
 
@@ -229,8 +217,7 @@ static bool cmd_edit(CliCtl *ctl, const CliArgs *args)
 {
     g_autoptr(CocoonDomain) dom = cli_domain_lookup(ctl, args, "domain", CLI_BY_ANY);
     g_autoptr(CvError) err = NULL;
-    g_autofree char *orig = NULL, *path = NULL;
-    g_autoptr(GError) gerr = NULL;
+    g_autofree char *orig = NULL;
 
     if (!dom)
         return false;
@@ -240,47 +227,14 @@ static bool cmd_edit(CliCtl *ctl, const CliArgs *args)
         cli_error_report(err);
         return false;
     }
-    int fd = g_file_open_tmp("cocoonvirshXXXXXX.xml", &path, &gerr);
-    if (fd < 0 || !g_file_set_contents(path, orig, -1, &gerr)) {
-        cli_error("cannot create a temporary file: %s", gerr ? gerr->message : "?");
-        if (fd >= 0)
-            close(fd);
-        return false;
-    }
-    close(fd);
-    bool ok = false;
-    for (;;) {
-        g_autofree char *edited = NULL;
-        if (!run_editor(path) || !g_file_get_contents(path, &edited, NULL, NULL))
-            break;
-        if (strcmp(edited, orig) == 0) {
-            printf("Domain '%s' XML configuration not changed.\n", dom->name);
-            ok = true;
-            break;
-        }
-        g_autoptr(CvError) derr = NULL;
-        g_autoptr(CocoonDomain) redefined =
-            CLI_CALL(dom->conn, domainDefineXMLFlags, "virDomainDefineXMLFlags", NULL, &derr,
-                     dom->conn, edited, VIR_DOMAIN_DEFINE_VALIDATE, &derr);
-        if (redefined) {
-            printf("Domain '%s' XML configuration edited.\n", redefined->name);
-            ok = true;
-            break;
-        }
-        cli_error_report(derr);
-        /* the old definition stays; on a terminal the user may try again */
-        if (!isatty(STDIN_FILENO))
-            break;
-        printf("Failed. Try again? [y,n]: ");
-        fflush(stdout);
-        int c = getchar();
-        while (c != '\n' && c != EOF && getchar() != '\n')
-            ;
-        if (c != 'y' && c != 'Y')
-            break;
-    }
-    unlink(path);
-    return ok;
+    EditDomain e = { .conn = dom->conn };
+    CliEditResult res = cli_edit_text(orig, edit_domain_apply, &e);
+    if (res == CLI_EDIT_UNCHANGED)
+        printf("Domain '%s' XML configuration not changed.\n", dom->name);
+    else if (res == CLI_EDIT_APPLIED)
+        printf("Domain '%s' XML configuration edited.\n", e.name);
+    g_free(e.name);
+    return res != CLI_EDIT_FAILED;
 }
 
 #define OPTS_AFFECT                                                                            \

@@ -45,6 +45,9 @@ struct RemoteConn {
     CvError *dead_error; /* why the reader stopped, for the calls it left waiting */
     GHashTable *pending; /* serial → RemotePending * (owned by the waiting caller) */
     GHashTable *streams; /* serial → RemoteStreamRoute * */
+    bool held;           /* the reader waits for the stream of held_serial to take its queue */
+    guint held_serial;
+    GCond held_cond;
 };
 
 RemoteConn *
@@ -66,6 +69,7 @@ remote_conn_unref(RemoteConn *rc)
     cv_error_free(rc->dead_error);
     g_mutex_clear(&rc->lock);
     g_mutex_clear(&rc->write_lock);
+    g_cond_clear(&rc->held_cond);
     g_free(rc);
 }
 
@@ -189,14 +193,28 @@ conn_route(RemoteConn *rc, const cvr_message_header *hdr, guint8 *buf, size_t le
     case CVR_STREAM: {
         cv_mutex_lock(&rc->lock);
         RemoteStreamRoute *r = g_hash_table_lookup(rc->streams, GUINT_TO_POINTER(hdr->serial));
-        if (r)
-            r->fn(hdr, body, body_len, NULL, r->opaque);
+        if (r && r->fn(hdr, body, body_len, NULL, r->opaque)) {
+            /* back-pressure: the socket fills and the server stops sending */
+            rc->held = true;
+            rc->held_serial = hdr->serial;
+            while (rc->held && !rc->closing)
+                cv_cond_wait(&rc->held_cond, &rc->lock);
+        }
         cv_mutex_unlock(&rc->lock);
         break;
     }
     case CVR_MESSAGE:
-        if (hdr->prog == CVR_REMOTE_PROGRAM && rc->on_message)
+        if (hdr->prog == CVR_REMOTE_PROGRAM && rc->on_message) {
             rc->on_message(rc, hdr, body, body_len, rc->opaque);
+        } else if (hdr->prog == CVR_COCOON_PROGRAM) {
+            /* Cocoon's messages belong to the stream of their serial (progress) */
+            cv_mutex_lock(&rc->lock);
+            RemoteStreamRoute *r =
+                g_hash_table_lookup(rc->streams, GUINT_TO_POINTER(hdr->serial));
+            if (r)
+                r->fn(hdr, body, body_len, NULL, r->opaque);
+            cv_mutex_unlock(&rc->lock);
+        }
         break;
     default:
         break; /* nothing else is meant for a client */
@@ -295,6 +313,7 @@ remote_conn_connect(const char *path, RemoteMessageFunc on_message, void *opaque
     rc->opaque = opaque;
     g_mutex_init(&rc->lock);
     g_mutex_init(&rc->write_lock);
+    g_cond_init(&rc->held_cond);
     rc->pending = g_hash_table_new(NULL, NULL);
     rc->streams = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     rc->reader = g_thread_new("cocoon-rpc-reader", conn_reader, remote_conn_ref(rc));
@@ -308,6 +327,7 @@ remote_conn_close(RemoteConn *rc)
         return;
     cv_mutex_lock(&rc->lock);
     rc->closing = true;
+    g_cond_broadcast(&rc->held_cond);
     cv_mutex_unlock(&rc->lock);
     shutdown(rc->fd, SHUT_RDWR); /* the reader sees EOF and stops */
     g_thread_join(rc->reader);
@@ -333,14 +353,8 @@ conn_wait_locked(RemoteConn *rc, RemotePending *p, CvError **err)
     if (p->done)
         return true;
     if (rc->dead_error && !rc->closing) {
-        if (err && !*err) {
-            CvError *e = g_new0(CvError, 1);
-            e->code = rc->dead_error->code;
-            e->domain = rc->dead_error->domain;
-            e->sys_errno = rc->dead_error->sys_errno;
-            e->message = g_strdup(rc->dead_error->message);
-            *err = e;
-        }
+        if (err && !*err)
+            *err = cv_error_copy(rc->dead_error);
     } else {
         cv_error_set(err, VIR_FROM_RPC, VIR_ERR_INTERNAL_ERROR, "client socket is closed");
     }
@@ -431,9 +445,21 @@ remote_conn_stream_add(RemoteConn *rc, guint serial, RemoteStreamFunc fn, void *
 }
 
 void
+remote_conn_stream_release(RemoteConn *rc, guint serial)
+{
+    cv_mutex_lock(&rc->lock);
+    if (rc->held && rc->held_serial == serial) {
+        rc->held = false;
+        g_cond_broadcast(&rc->held_cond);
+    }
+    cv_mutex_unlock(&rc->lock);
+}
+
+void
 remote_conn_stream_remove(RemoteConn *rc, guint serial)
 {
     cv_mutex_lock(&rc->lock);
     g_hash_table_remove(rc->streams, GUINT_TO_POINTER(serial));
     cv_mutex_unlock(&rc->lock);
+    remote_conn_stream_release(rc, serial);
 }

@@ -26,11 +26,12 @@ typedef void (*RemoteMessageFunc)(RemoteConn *rc, const cvr_message_header *hdr,
                                   const guint8 *body, size_t len, void *opaque);
 
 /*
- * A STREAM packet for a stream registered with remote_conn_stream_add, on the reader thread;
- * hdr is NULL when the connection is lost (err says how). Runs under the connection's lock:
- * it must only record what happened.
+ * A STREAM packet for a stream registered with remote_conn_stream_add (or a MESSAGE of Cocoon's
+ * program with its serial, hdr->type says which), on the reader thread; hdr is NULL when the connection is lost (err says how). Runs under the connection's lock:
+ * it must only record what happened. true: the stream has enough queued, the reader reads
+ * nothing more until remote_conn_stream_release (or the stream's removal).
  */
-typedef void (*RemoteStreamFunc)(const cvr_message_header *hdr, const guint8 *body, size_t len,
+typedef bool (*RemoteStreamFunc)(const cvr_message_header *hdr, const guint8 *body, size_t len,
                                  const CvError *err, void *opaque);
 
 /**
@@ -74,6 +75,9 @@ int remote_conn_send(RemoteConn *rc, GBytes *msg, CvError **err);
 
 /** remote_conn_stream_add: route STREAM packets of serial to fn(…, opaque). */
 void remote_conn_stream_add(RemoteConn *rc, guint serial, RemoteStreamFunc fn, void *opaque);
+
+/** remote_conn_stream_release: the stream of serial took its queue in: read on. */
+void remote_conn_stream_release(RemoteConn *rc, guint serial);
 
 /** remote_conn_stream_remove: stop routing serial; fn is not running once this returns. */
 void remote_conn_stream_remove(RemoteConn *rc, guint serial);

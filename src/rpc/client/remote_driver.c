@@ -384,5 +384,7 @@ static const CocoonDriver remote_driver = {
     .domainManagedSave = remote_domain_managed_save,
     .domainManagedSaveRemove = remote_domain_managed_save_remove,
     .cocoonGarbageCollect = remote_cocoon_garbage_collect,
+    .cocoonSnapshotExport = remote_cocoon_snapshot_export,
+    .cocoonSnapshotImport = remote_cocoon_snapshot_import,
     .cocoonDomainCloneFromSnapshot = remote_cocoon_domain_clone_from_snapshot,
 };

@@ -153,3 +153,11 @@ CocoonDomain *remote_cocoon_domain_clone_from_snapshot(CocoonDomain *src, const 
                                                        char **ret_notes, CvError **err);
 int remote_cocoon_garbage_collect(CocoonConn *conn, unsigned int flags, char ***ret_items,
                                   CvError **err);
+
+/* ---- remote_archive.c: snapshot archives as streams of Cocoon's program ---- */
+int remote_cocoon_snapshot_export(CocoonDomain *dom, const char *snap, int fd,
+                                  const CocoonProgress *progress, unsigned int flags,
+                                  CvError **err);
+CocoonDomain *remote_cocoon_snapshot_import(CocoonConn *conn, const char *dom_name, int fd,
+                                            const char *new_name, const CocoonProgress *progress,
+                                            unsigned int flags, char **ret_snap, CvError **err);

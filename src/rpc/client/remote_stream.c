@@ -54,35 +54,26 @@ stream_wake(RemoteStream *rs)
     }
 }
 
-static CvError *
-stream_error_copy(const CvError *from)
-{
-    CvError *e = g_new0(CvError, 1);
-    e->code = from->code;
-    e->domain = from->domain;
-    e->sys_errno = from->sys_errno;
-    e->message = g_strdup(from->message);
-    return e;
-}
-
 static void
 stream_error_give(const CvError *from, CvError **err)
 {
     if (err && !*err)
-        *err = stream_error_copy(from);
+        *err = cv_error_copy(from);
 }
 
 /* The connection's reader thread (under the connection's lock): record, never block. */
-static void
+static bool
 stream_packet(const cvr_message_header *hdr, const guint8 *body, size_t len,
               const CvError *lost, void *opaque)
 {
     RemoteStream *rs = opaque;
+    if (hdr && hdr->type != CVR_STREAM)
+        return false;
     cv_mutex_lock(&rs->lock);
     if (!hdr) {
         if (!rs->eof && !rs->error && !rs->confirmed) {
             if (lost)
-                rs->error = stream_error_copy(lost);
+                rs->error = cv_error_copy(lost);
             else
                 cv_error_set(&rs->error, VIR_FROM_RPC, VIR_ERR_INTERNAL_ERROR,
                              "client socket is closed");
@@ -105,6 +96,7 @@ stream_packet(const cvr_message_header *hdr, const guint8 *body, size_t len,
     g_cond_broadcast(&rs->cond);
     cv_mutex_unlock(&rs->lock);
     stream_wake(rs);
+    return false;
 }
 
 static cvr_message_header
