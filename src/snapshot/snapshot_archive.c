@@ -15,7 +15,7 @@
  * The writer of snapshot archives, and the manifest both sides share. The folder is planned
  * first (snapshot_archive_plan.c: every member, its size and its data segments), so the
  * manifest goes out first and names everything that follows; then each file's segments go
- * from its mapping straight into libarchive's pax writer and its zstd filter (multi-threaded
+ * read in large blocks into libarchive's pax writer and its zstd filter (multi-threaded
  * in libzstd, whose workers compress while this thread feeds them).
  */
 
@@ -295,26 +295,21 @@ writer_hole(Writer *w, uint64_t len, const char *rel, CvError **err)
     return 0;
 }
 
-/* len bytes of the file at pos into the archive: from its mapping, or read into the buffer */
+/* len bytes of the file at pos into the archive, read into the buffer */
 static int
-writer_data(Writer *w, int fd, const SnapshotArchiveSource *src, uint64_t pos, uint64_t len,
-            const char *rel, CvError **err)
+writer_data(Writer *w, int fd, uint64_t pos, uint64_t len, const char *rel, CvError **err)
 {
     while (len > 0) {
         size_t want = (size_t)MIN(len, (uint64_t)SNAPSHOT_ARCHIVE_BUF);
-        const char *p = src->map ? (const char *)src->map + pos : w->buf;
-        ssize_t n = (ssize_t)want;
-        if (!src->map) {
-            n = pread(fd, w->buf, want, (off_t)pos);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                cv_error_set_errno(err, VIR_FROM_NONE, n < 0 ? errno : EIO,
-                                   "cannot read '%s/%s'", w->dir_path, rel);
-                return -1;
-            }
+        ssize_t n = pread(fd, w->buf, want, (off_t)pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            cv_error_set_errno(err, VIR_FROM_NONE, n < 0 ? errno : EIO,
+                               "cannot read '%s/%s'", w->dir_path, rel);
+            return -1;
         }
-        if (archive_write_data(w->a, p, (size_t)n) != n)
+        if (archive_write_data(w->a, w->buf, (size_t)n) != n)
             return writer_fail(w, err, rel);
         pos += (uint64_t)n;
         len -= (uint64_t)n;
@@ -336,7 +331,7 @@ writer_file(Writer *w, int dirfd, const SnapshotArchiveMember *mem,
             close(fd);
         return -1;
     }
-    /* a file cut shorter under its mapping would fault: the folder is the job's, but check */
+    /* the folder is the job's, but a file changed since the plan is an error, not a mix */
     if ((uint64_t)st.st_size != mem->size) {
         close(fd);
         cv_error_set(err, VIR_FROM_NONE, VIR_ERR_OPERATION_FAILED,
@@ -351,7 +346,7 @@ writer_file(Writer *w, int dirfd, const SnapshotArchiveMember *mem,
         SnapshotArchiveSegment s = g_array_index(src->segments, SnapshotArchiveSegment, i);
         if ((uint64_t)s.off > pos && writer_hole(w, (uint64_t)s.off - pos, mem->path, err) < 0)
             goto out;
-        if (writer_data(w, fd, src, (uint64_t)s.off, (uint64_t)s.len, mem->path, err) < 0)
+        if (writer_data(w, fd, (uint64_t)s.off, (uint64_t)s.len, mem->path, err) < 0)
             goto out;
         pos = (uint64_t)(s.off + s.len);
     }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,8 +13,8 @@
  * data segments. A segment is what is neither a hole (SEEK_DATA/SEEK_HOLE) nor a run of zero
  * pages: a full snapshot's memory file holds every page of the guest, most of them often
  * zero, and a zero run stored as a hole is neither read by the compressor nor written by the
- * importer. The files are mapped, so the scan and the compressor read the page cache itself
- * (no copy into a buffer of ours) and the pages are mapped once for both.
+ * importer. The files are read, never mapped: a daemon exporting a file that something
+ * truncates meanwhile must fail the export, not die of a SIGBUS.
  */
 
 #define PAGE 4096
@@ -31,8 +30,6 @@ source_free(gpointer p)
         return;
     if (s->segments)
         g_array_unref(s->segments);
-    if (s->map)
-        munmap(s->map, s->map_len);
     g_free(s);
 }
 
@@ -59,31 +56,39 @@ segment_add(GArray *segs, off_t off, off_t end, uint64_t *data)
     *data += (uint64_t)(end - off);
 }
 
-/* [off, end) of the mapped file, zero runs of ZERO_RUN_MIN or more left out. -1 with errno
- * when the file cannot be read there. */
+#define SCAN_CHUNK (1024 * 1024)
+
+/* [off, end) of fd, read through buf (SCAN_CHUNK bytes), zero runs of ZERO_RUN_MIN or more
+ * left out. -1 with errno when the file cannot be read there (shorter than it was: changed
+ * under us). Read, not mapped: a file truncated meanwhile is an error, not a SIGBUS. */
 static int
-segment_scan(GArray *segs, const unsigned char *map, off_t off, off_t end, uint64_t *data)
+segment_scan(GArray *segs, int fd, unsigned char *buf, off_t off, off_t end, uint64_t *data)
 {
-    /* the page tables filled in one call rather than one fault per few pages; and a read
-     * error is an error here, where touching the page would be a SIGBUS */
-    off_t first = off & ~(off_t)(PAGE - 1);
-    if (madvise((void *)(map + first), (size_t)(end - first), MADV_POPULATE_READ) < 0 &&
-        errno != EINVAL)
-        return -1;
     off_t start = off, zero = -1, pos = off;
     if (pos % PAGE) /* a partial first page is data */
         pos = MIN(end, (pos | (PAGE - 1)) + 1);
-    for (; pos + PAGE <= end; pos += PAGE) {
-        if (page_zero(map + pos)) {
-            if (zero < 0)
-                zero = pos;
+    while (pos + PAGE <= end) {
+        size_t want = (size_t)MIN((off_t)SCAN_CHUNK, (end - pos) & ~(off_t)(PAGE - 1));
+        ssize_t n = pread(fd, buf, want, pos);
+        if (n < 0 && errno == EINTR)
             continue;
+        if (n < (ssize_t)want) {
+            if (n >= 0)
+                errno = EIO;
+            return -1;
         }
-        if (zero >= 0 && pos - zero >= ZERO_RUN_MIN) {
-            segment_add(segs, start, zero, data);
-            start = pos;
+        for (size_t i = 0; i < want; i += PAGE, pos += PAGE) {
+            if (page_zero(buf + i)) {
+                if (zero < 0)
+                    zero = pos;
+                continue;
+            }
+            if (zero >= 0 && pos - zero >= ZERO_RUN_MIN) {
+                segment_add(segs, start, zero, data);
+                start = pos;
+            }
+            zero = -1;
         }
-        zero = -1;
     }
     if (zero >= 0 && pos - zero >= ZERO_RUN_MIN) {
         segment_add(segs, start, zero, data);
@@ -93,11 +98,11 @@ segment_scan(GArray *segs, const unsigned char *map, off_t off, off_t end, uint6
     return 0;
 }
 
-/* The data segments of fd (size bytes; map, its mapping, may be NULL: no zero scan), or
- * NULL with errno. */
+/* The data segments of fd (size bytes), or NULL with errno. */
 static GArray *
-file_segments(int fd, off_t size, const unsigned char *map, uint64_t *ret_data)
+file_segments(int fd, off_t size, uint64_t *ret_data)
 {
+    g_autofree unsigned char *buf = g_malloc(SCAN_CHUNK);
     GArray *segs = g_array_new(FALSE, FALSE, sizeof(SnapshotArchiveSegment));
     uint64_t data = 0;
     off_t pos = 0;
@@ -110,21 +115,19 @@ file_segments(int fd, off_t size, const unsigned char *map, uint64_t *ret_data)
             start = pos;
         if (end < 0 || end > size)
             end = size;
-        if (map && segment_scan(segs, map, start, end, &data) < 0) {
+        if (segment_scan(segs, fd, buf, start, end, &data) < 0) {
             int saved = errno;
             g_array_unref(segs);
             errno = saved;
             return NULL;
         }
-        if (!map)
-            segment_add(segs, start, end, &data);
         pos = end;
     }
     *ret_data = data;
     return segs;
 }
 
-/* A source for the file at path (size bytes): mapped when it can be, its segments found. */
+/* A source for the file at path (size bytes): its segments found. */
 static SnapshotArchiveSource *
 source_new(int dirfd, const char *path, const char *dir_path, off_t size, uint64_t *ret_data,
            CvError **err)
@@ -135,14 +138,7 @@ source_new(int dirfd, const char *path, const char *dir_path, off_t size, uint64
         return NULL;
     }
     SnapshotArchiveSource *s = g_new0(SnapshotArchiveSource, 1);
-    if (size > 0) {
-        void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
-        if (map != MAP_FAILED) {
-            s->map = map;
-            s->map_len = (size_t)size;
-        }
-    }
-    s->segments = file_segments(fd, size, s->map, ret_data);
+    s->segments = file_segments(fd, size, ret_data);
     int saved = errno;
     close(fd);
     if (!s->segments) {

@@ -52,8 +52,6 @@ typedef struct {
 
 typedef struct {
     GArray *segments; /* of SnapshotArchiveSegment, in order: the data to send */
-    void *map;        /* the whole file mapped read-only, or NULL: read it */
-    size_t map_len;
 } SnapshotArchiveSource;
 
 typedef struct {
