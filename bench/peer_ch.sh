@@ -201,6 +201,8 @@ for r in range(3):
             lst.append(time.perf_counter() - t0)
         assert len(got) >= ndefs, f"{p}: listAllDomains gave {len(got)} of {ndefs}"
         defs[p]["list"].append(min(lst))
+        if os.environ.get("PEER_CH_DEBUG"):
+            print(p, " ".join(f"{v * 1000:.1f}" for v in lst))
         t0 = time.perf_counter()
         k = 0
         while time.perf_counter() - t0 < 1.0:

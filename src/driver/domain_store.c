@@ -993,6 +993,13 @@ domain_store_lock_live(DomainStore *store, const char *name, CvError **err)
     return lock;
 }
 
+void
+domain_store_live_drop_empty(DomainStore *store, const char *name)
+{
+    if (domain_store_check_name(name, NULL) == 0)
+        unlinkat(store->run_domains_fd, name, AT_REMOVEDIR); /* only if empty */
+}
+
 #define NEXT_ID_FILE "next-id"
 
 int

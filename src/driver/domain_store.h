@@ -154,6 +154,13 @@ bool domain_store_has_snapshots(DomainStore *store, const char *name);
  */
 CvLock *domain_store_lock_live(DomainStore *store, const char *name, CvError **err);
 
+/**
+ * domain_store_live_drop_empty: remove <run>/domains/<name> when it is empty (a domain that
+ * never ran has only the folder its lock made); the caller holds that lock, and a waiter for
+ * it finds the folder gone (cv_lock_dir_at). Best effort.
+ */
+void domain_store_live_drop_empty(DomainStore *store, const char *name);
+
 /** domain_store_next_id: a new domain id (1, 2, …), unique for the live root. 0 or -1. */
 int domain_store_next_id(DomainStore *store, int *ret_id, CvError **err);
 

@@ -419,8 +419,12 @@ undefine_locked(CocoonDomain *dom, LocalJob *job, unsigned int flags, CvError **
     bool active = domain_status_is_active(&job->st);
     local_lifecycle_emit(dom->conn, dom->name, dom->uuid, active ? job->st.id : -1,
                          VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
-    if (!active)
+    if (!active) {
+        /* a domain that never ran leaves nothing behind here, not even its lock's folder
+         * (every listing would look into it); one with logs keeps them for gc */
+        domain_store_live_drop_empty(job->priv->store, dom->name);
         return 0;
+    }
     /* as libvirt: a running domain loses its definition and runs on as transient */
     job->st.persistent = false;
     job->persistent = false;
