@@ -10,7 +10,8 @@
 /*
  * Durable file and directory helpers. Every write is atomic: a temporary file in the same
  * directory, fsync, rename over the target, fsync the directory. A reader therefore sees the
- * old contents or the new ones, never a mix, and a write is on disk when it returns.
+ * old contents or the new ones, never a mix, and a write is on disk when it returns (but for
+ * CV_FILE_WRITE_VOLATILE, runtime state).
  * Errors are VIR_ERR_SYSTEM_ERROR with the errno and the path (VIR_FROM_NONE).
  */
 

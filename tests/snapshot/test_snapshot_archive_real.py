@@ -12,9 +12,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lifecycle"))
 sys.path.insert(0, HERE)
-from lifeutil import VIRSH, Root, check, finish, skip  # noqa: E402
+from lifeutil import VIRSH, Root, check, finish  # noqa: E402
 from test_daemon import Daemon  # noqa: E402
-from test_snapshot_real import FC, GUEST, Console, ticks  # noqa: E402
+from test_snapshot_real import FC, GUEST, Console, require_real_fc, ticks  # noqa: E402
 
 import subprocess  # noqa: E402
 
@@ -25,14 +25,7 @@ def virsh(uri, env, *args):
 
 
 def main():
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-    except OSError as e:
-        skip(f"/dev/kvm does not open ({e.strerror})")
-    if not os.access(FC, os.X_OK):
-        skip(f"no firecracker at {FC}")
-    if not os.path.isfile(GUEST):
-        skip(f"no test guest at {GUEST}")
+    require_real_fc()
     with Root(COCOON_FIRECRACKER=FC) as r1, Root(COCOON_FIRECRACKER=FC) as r2:
         disk = r1.disk("vda.img", size=1 << 20)
         r1.define("g1", disks=[disk], kernel=GUEST)

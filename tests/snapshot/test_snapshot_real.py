@@ -71,7 +71,8 @@ def ticks(con):
     return int(m.group(1)) if m else -1
 
 
-def main():
+def require_real_fc():
+    """Skip (77), saying why, without /dev/kvm, the real firecracker or the built guest."""
     try:
         os.close(os.open("/dev/kvm", os.O_RDWR))
     except OSError as e:
@@ -80,6 +81,10 @@ def main():
         skip(f"no firecracker at {FC}")
     if not os.path.isfile(GUEST):
         skip(f"no test guest at {GUEST}")
+
+
+def main():
+    require_real_fc()
     with Root(COCOON_FIRECRACKER=FC) as r:
         disk = r.disk("vda.img", size=1 << 20)
         r.define("g1", disks=[disk], kernel=GUEST)

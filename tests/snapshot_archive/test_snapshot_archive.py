@@ -31,6 +31,24 @@ def virsh(uri, *args, stdin=None, stdout=subprocess.PIPE):
     return p.returncode, p.stdout, p.stderr.decode()
 
 
+def stderr_on_tty(uri, *args):
+    """cocoonvirsh -c uri args with its stderr on a terminal: (exit status, all it wrote)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([V, "-c", uri, *args], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return p.wait(), seen
+
+
 def tree(path):
     """Every path under path with its type, size and allocated blocks: what a user would
     compare to see whether anything changed."""
@@ -222,22 +240,9 @@ class ExportImport(Base):
                            os.path.join(self.tmp, "quiet.tar.zst"))
         self.assertEqual((rc, err), (0, ""))
         # stderr on a terminal: the bar is drawn and reaches 100 %
-        master, slave = pty.openpty()
-        p = subprocess.Popen([V, "-c", self.u1, "snapshot-export", "fc-minimal", "s1",
-                              os.path.join(self.tmp, "tty.tar.zst")],
-                             stdout=subprocess.DEVNULL, stderr=slave)
-        os.close(slave)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        self.assertEqual(p.wait(), 0)
-        os.close(master)
+        rc, seen = stderr_on_tty(self.u1, "snapshot-export", "fc-minimal", "s1",
+                                 os.path.join(self.tmp, "tty.tar.zst"))
+        self.assertEqual(rc, 0)
         self.assertIn(b"Exporting [", seen)
         self.assertIn(b"100%", seen)
 

@@ -7,7 +7,6 @@ mid-export and mid-import, the daemon serving others while an export is stalled,
 connections refused, and the progress bar on a terminal."""
 
 import os
-import pty
 import json
 import signal
 import socket
@@ -253,21 +252,8 @@ class ExportImport(DaemonBase):
         for args, what in ((["snapshot-export", "fc-minimal", "s1",
                              os.path.join(self.tmp, "tty.tar.zst")], b"Exporting ["),
                            (["snapshot-import", self.archive, "--name", "tty"], b"Importing [")):
-            master, slave = pty.openpty()
-            p = subprocess.Popen([T.V, "-c", self.d1.uri, *args], stdout=subprocess.DEVNULL,
-                                 stderr=slave)
-            os.close(slave)
-            seen = b""
-            while True:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            self.assertEqual(p.wait(), 0, seen)
-            os.close(master)
+            rc, seen = T.stderr_on_tty(self.d1.uri, *args)
+            self.assertEqual(rc, 0, seen)
             self.assertIn(what, seen)
             self.assertIn(b"100%", seen)
 
